@@ -1,0 +1,19 @@
+// Package all lists the first-party backends explicitly, in one place.
+package all
+
+import (
+	"rtsap.dev/rtsapc/backends"
+)
+
+// Backends are the first-party backends. Each backend owner adds its
+// descriptor here.
+var Backends = []*backends.Backend{}
+
+// Default returns a registry holding Backends.
+func Default() *backends.Registry {
+	r := backends.NewRegistry()
+	for _, b := range Backends {
+		r.MustRegister(b)
+	}
+	return r
+}

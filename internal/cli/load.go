@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"rtsap.dev/rtsapc/compiler"
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/lang/cuespec"
+	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/lang/spec"
+)
+
+// loadOptions are the front-end and compiler settings shared by commands.
+type loadOptions struct {
+	Env string
+}
+
+// loadAndCompile runs the front-end and the compiler over args and returns
+// the program, the sources (for rendering) and every diagnostic, sorted.
+func loadAndCompile(env *Env, opts loadOptions, args []string) (*ir.Program, *spec.File, diag.Diagnostics) {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	f, ds := cuespec.Load(&cuespec.Config{Dir: env.Dir, Env: opts.Env}, args)
+	var prog *ir.Program
+	if f != nil && !ds.HasErrors() {
+		var cds diag.Diagnostics
+		prog, cds = compiler.Compile(f, &compiler.Config{Env: opts.Env})
+		ds = ds.Extend(cds)
+	}
+	return prog, f, ds.Sort()
+}
+
+// printDiagnostics renders ds on stderr as text, or stdout as JSON.
+func printDiagnostics(env *Env, f *spec.File, ds diag.Diagnostics, format string) {
+	var src diag.Sources
+	if f != nil {
+		src = f.Sources
+	}
+	if format == "json" {
+		_ = diag.WriteJSON(env.Stdout, ds, src)
+		return
+	}
+	tw := &diag.TextWriter{W: env.Stderr, Sources: src, Color: false}
+	_ = tw.Write(ds)
+	if n := len(ds.Errs()); n > 0 {
+		fmt.Fprintf(env.Stderr, "%d error%s\n", n, plural(n))
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// relDir makes dir absolute against the command's working directory.
+func (e *Env) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(e.Dir, p)
+}
