@@ -1,0 +1,95 @@
+package sink
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/runtime/sink/filesink"
+)
+
+// fileFormat is the format of a file or s3 sink: the connector's Format,
+// else the `format` option, else the path's extension.
+func fileFormat(c *ir.Connector, p string) (filesink.Format, error) {
+	f := c.Format
+	if f == "" {
+		f = c.String("format", "")
+	}
+	if f == "" {
+		switch strings.ToLower(path.Ext(p)) {
+		case ".parquet":
+			f = "parquet"
+		case ".avro":
+			f = "avro"
+		default:
+			f = "jsonl"
+		}
+	}
+	switch f {
+	case "json", "jsonl", "ndjson":
+		return filesink.JSONLFormat, nil
+	case "parquet":
+		return filesink.ParquetFormat, nil
+	case "avro":
+		return filesink.AvroFormat, nil
+	}
+	return "", fmt.Errorf("%s: format %q is not one of jsonl, parquet, avro", c.Kind, f)
+}
+
+// objectName is where one writer's file goes. A path ending in "/" is a
+// directory: the file is part-<shard><ext> in it ("part" for one writer).
+// Otherwise the path is the file, with "-<shard>" before its extension
+// when there are several writers.
+func objectName(p string, f filesink.Format, shard string) string {
+	if strings.HasSuffix(p, "/") {
+		name := "part"
+		if shard != "" {
+			name += "-" + shard
+		}
+		return p + name + f.Ext()
+	}
+	if shard == "" {
+		return p
+	}
+	ext := path.Ext(p)
+	return strings.TrimSuffix(p, ext) + "-" + shard + ext
+}
+
+// newFile reads the file options:
+//
+//	path    the file, or a directory when it ends in "/" (relative paths
+//	        resolve against Options.Dir)
+//	format  jsonl (json), parquet or avro; default from the extension
+func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
+	c := &op.Connector
+	p := c.String("path", "")
+	if p == "" {
+		return nil, fmt.Errorf("file: the path option is required")
+	}
+	f, err := fileFormat(c, p)
+	if err != nil {
+		return nil, err
+	}
+	if op.Key != nil && len(op.Key) > 0 {
+		// Files are appended to; a key cannot be honoured.
+		return nil, fmt.Errorf("file: a file sink cannot upsert on key %q", op.Key)
+	}
+	return filesink.New(filesink.Config{
+		Store:    filesink.Local{Dir: opts.Dir},
+		Name:     objectName(p, f, opts.Shard),
+		Format:   f,
+		Record:   node.Out,
+		AvroName: c.String("recordName", ""),
+	})
+}
+
+// newStdout writes JSON lines to Options.Stdout.
+func newStdout(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
+	w := opts.Stdout
+	if w == nil {
+		w = os.Stdout
+	}
+	return filesink.NewJSONL(w, node.Out), nil
+}

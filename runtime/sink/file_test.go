@@ -1,0 +1,109 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
+	"rtsap.dev/rtsapc/internal/golden"
+	"rtsap.dev/rtsapc/runtime/row"
+)
+
+// hostileRows carries every hostile name as a value and a map key.
+func hostileRows(t *testing.T) (*rtype.Type, []row.Row) {
+	rec := rtype.RecordOf(
+		rtype.Field{Name: "name", Type: rtype.StringType},
+		rtype.Field{Name: "by", Type: rtype.MapOf(rtype.StringType)},
+	)
+	var rows []row.Row
+	for _, n := range hostileNames(t) {
+		rows = append(rows, row.Row{n, map[string]any{n: n}})
+	}
+	return rec, rows
+}
+
+func TestStdoutJSONLGolden(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := New(sinkNode("stdout", "", allType, nil, nil), Options{Stdout: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r2 := allRow(t, 2)
+	r2[1], r2[7], r2[14] = nil, dec(t, "0.5"), nil
+	if err := w.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, []row.Row{allRow(t, 1), r2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	golden.File(t, "testdata/all.jsonl", buf.Bytes())
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("invalid JSON line: %s", line)
+		}
+	}
+}
+
+// Hostile strings survive as JSON values and keys, one line per row.
+func TestJSONLHostile(t *testing.T) {
+	rec, rows := hostileRows(t)
+	dir := t.TempDir()
+	n := sinkNode("file", "", rec, nil, map[string]any{"path": "out/hostile.jsonl"})
+	w := openWriter(t, n, Options{Dir: dir})
+	writeAll(t, w, rows)
+	// Not visible before Close.
+	if _, err := os.Stat(filepath.Join(dir, "out/hostile.jsonl")); err == nil {
+		t.Fatal("file visible before Close")
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out/hostile.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != len(rows) {
+		t.Fatalf("%d lines for %d rows", len(lines), len(rows))
+	}
+	for i, line := range lines {
+		var got struct {
+			Name string            `json:"name"`
+			By   map[string]string `json:"by"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		n := rows[i][0].(string)
+		if got.Name != n || got.By[n] != n {
+			t.Errorf("line %d: %+v, want %q", i, got, n)
+		}
+	}
+}
+
+func TestFileNames(t *testing.T) {
+	for _, tc := range []struct{ path, format, shard, want string }{
+		{"out/bars.jsonl", "", "", "out/bars.jsonl"},
+		{"out/bars.parquet", "", "3", "out/bars-3.parquet"},
+		{"out/", "avro", "", "out/part.avro"},
+		{"out/", "parquet", "w1", "out/part-w1.parquet"},
+	} {
+		f, err := fileFormat(&sinkNode("file", tc.format, barType, nil, map[string]any{"path": tc.path}).Op.(*ir.Sink).Connector, tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := objectName(tc.path, f, tc.shard); got != tc.want {
+			t.Errorf("objectName(%q, %s, %q) = %q, want %q", tc.path, f, tc.shard, got, tc.want)
+		}
+	}
+}
