@@ -1,12 +1,53 @@
 // Package cuespec is the CUE front-end: it loads CUE packages, unifies them
 // with the embedded rtsap schema and decodes them into the spec model.
 //
-// STUB: the front-end owner replaces this file; the signature is the contract.
+// # Loading
+//
+// Load takes directories, .cue files, or patterns such as ./... . Each
+// argument is loaded from its CUE module root: the nearest directory above
+// it holding a cue.mod, or else the argument's own directory. The embedded
+// schema (package stdlib) is overlaid at <root>/cue.mod/pkg/rtsap.dev/rtsap
+// — replacing whatever `rtsapc init` wrote there, so the binary and its
+// schema always agree — and <root>/cue.mod/module.cue is overlaid when the
+// user has none. No registry or network is used.
+//
+// # Environments
+//
+// With Config.Env set to e, environments[e] must exist, and its pipelines
+// and workflows fields are unified (CUE &, not override) into the top-level
+// pipelines and workflows of the same names before validation. A value meant
+// to differ per environment is therefore written as a default in the base
+// (`parallelism: *2 | int`), which the overlay then fixes (`parallelism: 8`).
+// Every environment is decoded into spec.File.Environments either way.
+//
+// # Diagnostics
+//
+// CUE errors become diagnostics at the first position in a user file (file
+// names relative to Config.Dir; schema positions read rtsap.dev/rtsap/…). Two
+// CUE dumps are recognised and replaced: a `from` (or join side) that is not
+// one of the pipeline's stream names becomes UnknownNode with a suggestion,
+// and a record field type outside the grammar becomes BadTypeString at the
+// offending byte of the string.
 package cuespec
 
 import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/load"
+
 	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/lang/spec"
+	"rtsap.dev/rtsapc/stdlib"
 )
 
 // Config controls loading; the zero value loads relative to the current
@@ -20,6 +61,264 @@ type Config struct {
 
 // Load loads the packages named by args (directories, .cue files, or
 // patterns such as ./...) and returns the spec model with every problem.
-func Load(cfg *Config, args []string) (*spec.File, diag.Diagnostics) {
-	return &spec.File{}, diag.Diagnostics{diag.Errorf(diag.InternalError, diag.Range{}, "Not implemented", "the CUE front-end is not built yet")}
+func Load(cfg *Config, args []string) (f *spec.File, ds diag.Diagnostics) {
+	f = &spec.File{Sources: diag.Sources{}}
+	defer func() {
+		if r := recover(); r != nil {
+			ds = append(ds, diag.Errorf(diag.InternalError, diag.Range{}, "Internal error in the CUE front-end",
+				"the loader panicked: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return f, diag.Diagnostics{diag.Errorf(diag.FailedLoad, diag.Range{}, "Cannot read the working directory", "%v", err)}
+		}
+		c.Dir = wd
+	}
+	if abs, err := filepath.Abs(c.Dir); err == nil {
+		c.Dir = abs
+	}
+	f.Root = c.Dir
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	l := &loader{cfg: c, file: f}
+	l.run(args)
+	return f, l.ds
+}
+
+type loader struct {
+	cfg  Config
+	file *spec.File
+	ds   diag.Diagnostics
+	ctx  *cue.Context
+}
+
+// group is the args that share a module root.
+type group struct {
+	root     string
+	hasMod   bool
+	patterns []string // relative to root, as load.Instances wants them
+}
+
+func (l *loader) run(args []string) {
+	var groups []*group
+	byRoot := map[string]*group{}
+	for _, a := range args {
+		abs := a
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(l.cfg.Dir, a)
+		}
+		recursive := false
+		if strings.HasSuffix(abs, string(filepath.Separator)+"...") || abs == "..." {
+			recursive = true
+			abs = strings.TrimSuffix(abs, "...")
+		}
+		abs = filepath.Clean(abs)
+		st, err := os.Stat(abs)
+		if err != nil {
+			l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Cannot read "+a, "%v", errText(err)))
+			continue
+		}
+		dir := abs
+		if !st.IsDir() {
+			if !strings.HasSuffix(abs, ".cue") {
+				l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Not a CUE file: "+a,
+					"Arguments are directories, .cue files, or patterns such as ./..."))
+				continue
+			}
+			dir = filepath.Dir(abs)
+		}
+		root, hasMod := moduleRoot(dir)
+		g := byRoot[root]
+		if g == nil {
+			g = &group{root: root, hasMod: hasMod}
+			byRoot[root] = g
+			groups = append(groups, g)
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil {
+			rel = abs
+		}
+		p := "./" + filepath.ToSlash(rel)
+		if rel == "." {
+			p = "."
+		}
+		if recursive {
+			p = strings.TrimSuffix(p, "/.") + "/..."
+			if p == "./..." || p == "/..." {
+				p = "./..."
+			}
+		}
+		g.patterns = append(g.patterns, p)
+	}
+	l.ctx = cuecontext.New()
+	for _, g := range groups {
+		l.loadGroup(g)
+	}
+}
+
+// moduleRoot returns the nearest directory at or above dir with a cue.mod
+// directory, or dir itself.
+func moduleRoot(dir string) (string, bool) {
+	for d := dir; ; {
+		if st, err := os.Stat(filepath.Join(d, "cue.mod")); err == nil && st.IsDir() {
+			return d, true
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir, false
+		}
+		d = parent
+	}
+}
+
+const schemaPkgDir = "cue.mod/pkg/" + stdlib.Module
+
+// defaultModule is the module file overlaid when the user has none.
+const defaultModule = "module: \"rtsap.dev/user\"\nlanguage: version: \"v0.17.0\"\n"
+
+// Overlay returns the files that make `import "rtsap.dev/rtsap"` resolve
+// under root: the embedded schema at cue.mod/pkg/rtsap.dev/rtsap/… and, when
+// withModule, cue.mod/module.cue. Keys are slash-separated paths relative
+// to root.
+func Overlay(withModule bool) map[string][]byte {
+	out := map[string][]byte{}
+	_ = fs.WalkDir(stdlib.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") || strings.HasPrefix(p, "cue.mod/") {
+			return nil
+		}
+		b, err := stdlib.FS.ReadFile(p)
+		if err == nil {
+			out[schemaPkgDir+"/"+p] = b
+		}
+		return nil
+	})
+	if withModule {
+		out["cue.mod/module.cue"] = []byte(defaultModule)
+	}
+	return out
+}
+
+func (l *loader) loadGroup(g *group) {
+	ov := map[string]load.Source{}
+	withModule := true
+	if g.hasMod {
+		if _, err := os.Stat(filepath.Join(g.root, "cue.mod", "module.cue")); err == nil {
+			withModule = false
+		}
+	}
+	for rel, b := range Overlay(withModule) {
+		ov[filepath.Join(g.root, filepath.FromSlash(rel))] = load.FromBytes(b)
+	}
+	lc := &load.Config{Dir: g.root, ModuleRoot: g.root, Overlay: ov}
+	insts := load.Instances(g.patterns, lc)
+	pm := &posMap{loader: l, root: g.root}
+	for _, inst := range insts {
+		l.loadInstance(inst, pm)
+	}
+}
+
+func (l *loader) loadInstance(inst *build.Instance, pm *posMap) {
+	for _, bf := range inst.BuildFiles {
+		l.addSource(pm, bf.Filename)
+	}
+	if inst.Err != nil {
+		l.ds = append(l.ds, l.convertErr(inst.Err, pm, cue.Value{}, diag.FailedLoad)...)
+		return
+	}
+	for _, af := range inst.Files {
+		pm.index(af)
+	}
+	v := l.ctx.BuildInstance(inst)
+	if l.cfg.Env != "" && v.Err() == nil {
+		v = l.applyEnv(v, pm)
+	}
+	err := v.Validate(cue.Concrete(true))
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
+		l.ds = append(l.ds, l.convertErr(err, pm, v, diag.ConflictingValues)...)
+	}
+	d := &decoder{l: l, pm: pm}
+	d.decodeFile(v)
+}
+
+// addSource records the bytes of a user file under its display name.
+func (l *loader) addSource(pm *posMap, filename string) {
+	if filename == "" || filename == "-" {
+		return
+	}
+	name := pm.display(filename)
+	if _, ok := l.file.Sources[name]; ok {
+		return
+	}
+	if strings.HasPrefix(name, stdlib.Module+"/") {
+		return
+	}
+	b, err := os.ReadFile(filename)
+	if err != nil {
+		return
+	}
+	l.file.Sources[name] = b
+}
+
+// applyEnv unifies environments[env].pipelines and .workflows into the
+// top-level ones.
+func (l *loader) applyEnv(v cue.Value, pm *posMap) cue.Value {
+	envs := v.LookupPath(cue.MakePath(cue.Str("environments")))
+	e := envs.LookupPath(cue.MakePath(cue.Str(l.cfg.Env)))
+	if !e.Exists() {
+		var names []string
+		if it, err := envs.Fields(); err == nil {
+			for it.Next() {
+				names = append(names, it.Selector().Unquoted())
+			}
+		}
+		detail := fmt.Sprintf("No environments.%s in the spec (environments: %s).", quoteName(l.cfg.Env), strings.Join(names, ", "))
+		if len(names) == 0 {
+			detail = fmt.Sprintf("The spec defines no environments, so --env %s cannot be applied.", l.cfg.Env)
+		}
+		l.ds = append(l.ds, diag.Errorf(diag.UnknownEnvironment, diag.Range{}, "Unknown environment "+quoteName(l.cfg.Env),
+			"%s%s", detail, diag.DidYouMean(l.cfg.Env, names)))
+		return v
+	}
+	for _, sect := range []string{"pipelines", "workflows"} {
+		ov := e.LookupPath(cue.MakePath(cue.Str(sect)))
+		if !ov.Exists() {
+			continue
+		}
+		v = v.FillPath(cue.MakePath(cue.Str(sect)), ov)
+	}
+	return v
+}
+
+func quoteName(s string) string {
+	if ast.IsValidIdent(s) {
+		return s
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func errText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -17,16 +17,23 @@ const (
 	BadTypeString Code = 1005
 	// BadDuration: a duration string ("5m") does not parse.
 	BadDuration Code = 1006
+	// UnknownEnvironment: --env names no environments.<name> of the spec.
+	UnknownEnvironment Code = 1007
+	// InvalidSpec: a value has the wrong shape for the model (the schema
+	// was bypassed, e.g. a node without kind).
+	InvalidSpec Code = 1008
 )
 
 func init() {
 	register(map[Code]string{
-		BadSpecSyntax:     "BadSpecSyntax",
-		FailedLoad:        "FailedLoad",
-		ConflictingValues: "ConflictingValues",
-		IncompleteValue:   "IncompleteValue",
-		UnknownSpecField:  "UnknownSpecField",
-		BadTypeString:     "BadTypeString",
-		BadDuration:       "BadDuration",
+		BadSpecSyntax:      "BadSpecSyntax",
+		FailedLoad:         "FailedLoad",
+		ConflictingValues:  "ConflictingValues",
+		IncompleteValue:    "IncompleteValue",
+		UnknownSpecField:   "UnknownSpecField",
+		BadTypeString:      "BadTypeString",
+		BadDuration:        "BadDuration",
+		UnknownEnvironment: "UnknownEnvironment",
+		InvalidSpec:        "InvalidSpec",
 	})
 }
