@@ -28,3 +28,16 @@ func init() {
 		UnknownTarget:        "UnknownTarget",
 	})
 }
+
+// Codes of the openlineage backend (RTS4600–4699).
+const (
+	// UnresolvedDatasetName: a connector gives no host (brokers, url, …), so
+	// its dataset's OpenLineage namespace cannot match what engines report.
+	UnresolvedDatasetName Code = 4600
+)
+
+func init() {
+	register(map[Code]string{
+		UnresolvedDatasetName: "UnresolvedDatasetName",
+	})
+}

@@ -14,6 +14,7 @@
 package ol
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -171,7 +172,7 @@ func (e RunEvent) MarshalJSON() ([]byte, error) {
 	if e.Outputs == nil {
 		e.Outputs = []OutputDataset{}
 	}
-	return json.Marshal(plain(e))
+	return marshal(plain(e))
 }
 
 // MarshalJSON writes absent inputs and outputs as [].
@@ -183,5 +184,18 @@ func (e JobEvent) MarshalJSON() ([]byte, error) {
 	if e.Outputs == nil {
 		e.Outputs = []OutputDataset{}
 	}
-	return json.Marshal(plain(e))
+	return marshal(plain(e))
+}
+
+// marshal is json.Marshal without HTML escaping, so that names holding <, >
+// or & read as written (an Encoder with SetEscapeHTML(false) does not undo
+// escapes a MarshalJSON method already made).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
