@@ -107,3 +107,19 @@ func TestFileNames(t *testing.T) {
 		}
 	}
 }
+
+func writeFile(t *testing.T, format string, rec *rtype.Type, rows []row.Row) string {
+	t.Helper()
+	dir := t.TempDir()
+	n := sinkNode("file", format, rec, nil, map[string]any{"path": "out/"})
+	w := openWriter(t, n, Options{Dir: dir, Shard: "0"})
+	writeAll(t, w, rows)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "out"))
+	if len(ents) != 1 {
+		t.Fatalf("files in out/: %v (want one, no temporaries)", ents)
+	}
+	return filepath.Join(dir, "out", ents[0].Name())
+}

@@ -40,7 +40,10 @@ func newAvroEncoder(out io.Writer, cfg Config) (*avroEncoder, error) {
 	var sync [16]byte
 	sum := sha256.Sum256([]byte(js))
 	copy(sync[:], sum[:])
-	enc, err := ocf.NewEncoderWithSchema(schema, out, ocf.WithSyncBlock(sync), ocf.WithCodec(ocf.Deflate))
+	// The header carries our schema text: hamba's canonical form would drop
+	// defaults and logical types it does not know (timestamp-nanos).
+	enc, err := ocf.NewEncoderWithSchema(schema, out, ocf.WithSyncBlock(sync), ocf.WithCodec(ocf.Deflate),
+		ocf.WithSchemaMarshaler(func(avro.Schema) ([]byte, error) { return []byte(js), nil }))
 	if err != nil {
 		return nil, err
 	}

@@ -258,7 +258,7 @@ func typeErr(t *rtype.Type, v any) error {
 // decimalBytes is the fixed length holding any unscaled value of p digits.
 func decimalBytes(p int) int {
 	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil)
-	return (max.BitLen()+1+7)/8 // + sign bit
+	return (max.BitLen() + 1 + 7) / 8 // + sign bit
 }
 
 // twosComplement renders u big-endian in n bytes.
