@@ -3,11 +3,14 @@ package all
 
 import (
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/nifi"
 )
 
 // Backends are the first-party backends. Each backend owner adds its
 // descriptor here.
-var Backends = []*backends.Backend{}
+var Backends = []*backends.Backend{
+	nifi.Backend,
+}
 
 // Default returns a registry holding Backends.
 func Default() *backends.Registry {

@@ -41,3 +41,52 @@ func init() {
 		UnresolvedDatasetName: "UnresolvedDatasetName",
 	})
 }
+
+// Codes of the nifi backend (RTS4400–4499).
+const (
+	// NiFiMissingOption: a connector lacks an option the NiFi processor needs
+	// (a topic, a table, a url).
+	NiFiMissingOption Code = 4400
+	// NiFiLiteralSecret: a sensitive NiFi property would hold a literal; it
+	// must come from a secret reference (a sensitive parameter).
+	NiFiLiteralSecret Code = 4401
+	// NiFiNameCollision: two field names differ only in case, which NiFi's
+	// SQL (Calcite, case-insensitive) cannot tell apart.
+	NiFiNameCollision Code = 4402
+)
+
+func init() {
+	register(map[Code]string{
+		NiFiMissingOption: "NiFiMissingOption",
+		NiFiLiteralSecret: "NiFiLiteralSecret",
+		NiFiNameCollision: "NiFiNameCollision",
+	})
+}
+
+// Codes of the argo backend (RTS4500–4599).
+const (
+	// ArgoNameCollision: two workflows, steps or parameters derive the same
+	// Kubernetes or Argo name.
+	ArgoNameCollision Code = 4500
+	// ArgoUnsupportedStep: a step cannot run as an Argo task (a streaming
+	// pipeline never completes; an engine without a batch runner).
+	ArgoUnsupportedStep Code = 4501
+	// ArgoUnsupportedRetry: a retry setting Argo cannot express exactly (a
+	// fractional backoff factor, an unknown policy).
+	ArgoUnsupportedRetry Code = 4502
+	// ArgoInvalidSchedule: a schedule Argo would reject (cron syntax,
+	// timezone, concurrency policy).
+	ArgoInvalidSchedule Code = 4503
+	// ArgoUnknownDependency: a step depends on a step the workflow lacks.
+	ArgoUnknownDependency Code = 4504
+)
+
+func init() {
+	register(map[Code]string{
+		ArgoNameCollision:     "ArgoNameCollision",
+		ArgoUnsupportedStep:   "ArgoUnsupportedStep",
+		ArgoUnsupportedRetry:  "ArgoUnsupportedRetry",
+		ArgoInvalidSchedule:   "ArgoInvalidSchedule",
+		ArgoUnknownDependency: "ArgoUnknownDependency",
+	})
+}
