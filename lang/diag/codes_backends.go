@@ -90,3 +90,48 @@ func init() {
 		ArgoUnknownDependency: "ArgoUnknownDependency",
 	})
 }
+
+// Codes of the flink backend (RTS4200–4299).
+const (
+	// FlinkNameCollision: two pipelines derive the same Kubernetes name.
+	FlinkNameCollision Code = 4200
+	// FlinkRunnerUnsafeName: a name holds text the Flink SQL runner strips
+	// or splits on before Flink parses the script ("--", "/*", a line
+	// ending in ";").
+	FlinkRunnerUnsafeName Code = 4201
+	// FlinkInvalidDeployment: deployment settings the Flink operator's
+	// validator would reject (upgrade mode without a checkpoint directory,
+	// a forbidden configuration key, …).
+	FlinkInvalidDeployment Code = 4202
+	// FlinkMissingOption: a connector lacks an option the Flink connector
+	// needs.
+	FlinkMissingOption Code = 4203
+)
+
+func init() {
+	register(map[Code]string{
+		FlinkNameCollision:     "FlinkNameCollision",
+		FlinkRunnerUnsafeName:  "FlinkRunnerUnsafeName",
+		FlinkInvalidDeployment: "FlinkInvalidDeployment",
+		FlinkMissingOption:     "FlinkMissingOption",
+	})
+}
+
+// Codes of the spark backend (RTS4300–4399).
+const (
+	// SparkNameCollision: two pipelines derive the same Kubernetes name.
+	SparkNameCollision Code = 4300
+	// SparkInvalidApplication: deployment settings the Spark operator
+	// would reject.
+	SparkInvalidApplication Code = 4301
+	// SparkMissingOption: a connector lacks an option Spark needs.
+	SparkMissingOption Code = 4302
+)
+
+func init() {
+	register(map[Code]string{
+		SparkNameCollision:      "SparkNameCollision",
+		SparkInvalidApplication: "SparkInvalidApplication",
+		SparkMissingOption:      "SparkMissingOption",
+	})
+}
