@@ -4,12 +4,14 @@ package all
 import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/nifi"
+	"rtsap.dev/rtsapc/backends/openlineage"
 )
 
 // Backends are the first-party backends. Each backend owner adds its
 // descriptor here.
 var Backends = []*backends.Backend{
 	nifi.Backend,
+	openlineage.Backend,
 }
 
 // Default returns a registry holding Backends.
