@@ -6,10 +6,6 @@ import (
 	"rtsap.dev/rtsapc/compiler/ir"
 )
 
-func newKafka(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
-	return nil, fmt.Errorf("kafka: not yet implemented")
-}
-
 func newS3(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	return nil, fmt.Errorf("s3: not yet implemented")
 }

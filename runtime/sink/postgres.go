@@ -18,7 +18,7 @@ import (
 //	password     a secret reference
 //	createTable  bool: CREATE SCHEMA/TABLE IF NOT EXISTS at open
 //	hypertable   {timeColumn, chunk} (timescale): create_hypertable by_range
-//	batchRows    rows per transaction (default 5000)
+//	batchSize    rows per transaction (default 5000)
 func newPostgres(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	c := &op.Connector
 	dsn := opts.DSN
@@ -60,7 +60,7 @@ func newPostgres(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 		TableSchema: op.Schema,
 		Key:         op.Key,
 		CreateTable: c.Bool("createTable", false),
-		BatchRows:   int(c.Int("batchRows", int64(opts.BatchRows))),
+		BatchRows:   int(c.Int("batchSize", int64(opts.BatchRows))),
 	}
 	ht, ok, err := nested(c, "hypertable")
 	if err != nil {
