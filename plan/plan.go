@@ -48,6 +48,9 @@ type Plan struct {
 	// state does not record yet (adopted), or recorded but gone (forgotten).
 	Records []*Record `json:"records,omitempty"`
 	Summary Summary   `json:"summary"`
+	// Settings locate the state and targets; plan files carry them (the
+	// -json view leaves them out: they are local paths).
+	Settings *Settings `json:"settings,omitempty"`
 }
 
 // PriorState names a state: its lineage and serial ("" and 0 for none).

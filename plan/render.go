@@ -19,6 +19,7 @@ type HumanOptions struct {
 // bodies (which only plan files carry).
 func WriteJSON(w io.Writer, p *Plan) error {
 	q := p.Redacted()
+	q.Settings = nil
 	for i, c := range q.Changes {
 		cc := *c
 		cc.After = nil
