@@ -55,3 +55,39 @@ func init() {
 		NonBooleanCondition: "NonBooleanCondition",
 	})
 }
+
+// Codes appended by the compiler (compiler/...).
+const (
+	// InvalidOption: an operator setting outside its allowed values or
+	// shape (a join type, keep first|last, a filter with two inputs, n < 1).
+	InvalidOption Code = 2009
+	// UnboundedBatchSource: a batch pipeline reads an unbounded source
+	// (warning: the job would never finish; set bounded: true).
+	UnboundedBatchSource Code = 2010
+	// UnknownPipeline: a workflow step names a pipeline that does not exist.
+	UnknownPipeline Code = 2011
+	// CyclicWorkflow: workflow steps depend on each other in a cycle.
+	CyclicWorkflow Code = 2012
+	// UnusedNode: a source or transform whose output nothing reads
+	// (warning).
+	UnusedNode Code = 2013
+
+	// BadPattern: a #Pattern sequence does not parse, or names a variable
+	// that is not defined or used.
+	BadPattern Code = 3004
+	// UngroupedField: an #Aggregate column reads a field outside an
+	// aggregate function that is not a grouping key.
+	UngroupedField Code = 3005
+)
+
+func init() {
+	register(map[Code]string{
+		InvalidOption:        "InvalidOption",
+		UnboundedBatchSource: "UnboundedBatchSource",
+		UnknownPipeline:      "UnknownPipeline",
+		CyclicWorkflow:       "CyclicWorkflow",
+		UnusedNode:           "UnusedNode",
+		BadPattern:           "BadPattern",
+		UngroupedField:       "UngroupedField",
+	})
+}
