@@ -181,7 +181,7 @@ func moduleRoot(dir string) (string, bool) {
 const schemaPkgDir = "cue.mod/pkg/" + stdlib.Module
 
 // defaultModule is the module file overlaid when the user has none.
-const defaultModule = "module: \"rtsap.dev/user\"\nlanguage: version: \"v0.17.0\"\n"
+const defaultModule = "module: \"rtsap.local/spec\"\nlanguage: version: \"v0.17.0\"\n"
 
 // Overlay returns the files that make `import "rtsap.dev/rtsap"` resolve
 // under root: the embedded schema at cue.mod/pkg/rtsap.dev/rtsap/… and, when
