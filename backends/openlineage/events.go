@@ -72,7 +72,10 @@ func Build(prog *ir.Program, p *ir.Pipeline, opts *backends.Options) (*Static, d
 	warned := map[[2]string]bool{}
 	dsOf := func(n *ir.Node, c *ir.Connector) DatasetID {
 		id := Dataset(c, env)
-		if id.Unresolved != "" && !warned[[2]string{id.Namespace, id.Name}] {
+		// A connector naming a connection without --env is resolved per
+		// environment on purpose: no warning then.
+		expected := env == nil && c.String("connection", "") != ""
+		if id.Unresolved != "" && !expected && !warned[[2]string{id.Namespace, id.Name}] {
 			warned[[2]string{id.Namespace, id.Name}] = true
 			ds = ds.Append(diag.Warningf(diag.UnresolvedDatasetName, n.Pos, "Dataset namespace not derivable",
 				"The %s connector of %q sets no %s, here or in the environment, so its OpenLineage namespace is %q and will not match what engines report. Set it on the connector or in an environment connection and build with --env.",
@@ -257,38 +260,40 @@ func schemaFields(t *rtype.Type) []ol.SchemaField {
 	return out
 }
 
-// slug makes a file name from a node name: safe bytes kept, others as _.
-func slug(s string) string {
+// PathSegment makes a name one safe path segment, injectively: bytes
+// outside [A-Za-z0-9_.-] (and a leading dot) are percent-encoded, as the
+// nifi backend does for the pipeline directory, so every backend puts a
+// pipeline's files under the same "<pipeline>/" directory.
+func PathSegment(name string) string {
 	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0) {
+			b.WriteByte(c)
+			continue
 		}
-		if b.Len() >= 64 {
-			break
-		}
+		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	if b.Len() == 0 {
-		return "_"
+		return "%"
 	}
 	return b.String()
 }
 
-// datasetFiles names the dataset files of st uniquely.
+// datasetFiles names the dataset files of st: the dataset name as a path
+// segment, made unique with the namespace when two outputs share a name.
 func datasetFiles(st *Static) []string {
-	seen := map[string]bool{}
+	count := map[string]int{}
+	for _, d := range st.Datasets {
+		count[d.Dataset.Name]++
+	}
 	out := make([]string, len(st.Datasets))
 	for i, d := range st.Datasets {
-		base := slug(d.Dataset.Name)
-		name := base
-		for k := 2; seen[name]; k++ {
-			name = fmt.Sprintf("%s-%d", base, k)
+		name := d.Dataset.Name
+		if count[name] > 1 {
+			name = d.Dataset.Namespace + " " + name
 		}
-		seen[name] = true
-		out[i] = name
+		out[i] = PathSegment(name)
 	}
 	return out
 }
