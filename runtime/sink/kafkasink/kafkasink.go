@@ -262,7 +262,7 @@ func (w *Writer) Close(ctx context.Context) error {
 
 type jsonEncoder struct{ rec *rtype.Type }
 
-func (e jsonEncoder) encode(r row.Row) ([]byte, error)    { return encode.AppendJSONRow(nil, e.rec, r) }
+func (e jsonEncoder) encode(r row.Row) ([]byte, error)     { return encode.AppendJSONRow(nil, e.rec, r) }
 func (jsonEncoder) register(context.Context, string) error { return nil }
 
 type rawEncoder struct{}
