@@ -3,6 +3,7 @@ package all
 
 import (
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/argo"
 	"rtsap.dev/rtsapc/backends/nifi"
 	"rtsap.dev/rtsapc/backends/openlineage"
 )
@@ -11,6 +12,7 @@ import (
 // descriptor here.
 var Backends = []*backends.Backend{
 	nifi.Backend,
+	argo.Backend,
 	openlineage.Backend,
 }
 
