@@ -32,7 +32,8 @@ import (
 // Operators:
 //   - filter: FILTER on the fields of where (dataset level);
 //   - aggregate: GROUP_BY on the keys, WINDOW on the input's event time,
-//     FILTER on the fields having reads; window_start/window_end are
+//     FILTER on the fields having reads; a column using first, last or
+//     collect (ordered by event time) also gets SORT on the event time; window_start/window_end are
 //     TRANSFORMATION of the event time (AGGREGATION for session windows,
 //     whose bounds are the min and max of the session's times);
 //   - rolling: the OVER columns get GROUP_BY on the partition keys and
@@ -291,8 +292,13 @@ func (l *lineage) node(n *ir.Node, dsOf func(*ir.Node, *ir.Connector) DatasetID)
 			out.cols[k.Name] = exprCol(k.Expr, resolve)
 			exprDeps(out.ds, k.Expr, tGroupBy, resolve)
 		}
+		et := l.eventTime(n, 0)
 		for _, c := range op.Columns {
-			out.cols[c.Name] = exprCol(c.Expr, resolve)
+			d := exprCol(c.Expr, resolve)
+			if et != "" && ordered(c.Expr) {
+				d.addThen(l.in(n, 0).col(et), tSort)
+			}
+			out.cols[c.Name] = d
 		}
 		if op.Window != nil {
 			l.windowCols(out, n, 0, op.Window)
@@ -324,6 +330,9 @@ func (l *lineage) node(n *ir.Node, dsOf func(*ir.Node, *ir.Connector) DatasetID)
 			}
 			if op.OrderBy != "" {
 				d.addThen(l.in(n, 0).col(op.OrderBy), tWindow)
+				if ordered(c.Expr) {
+					d.addThen(l.in(n, 0).col(op.OrderBy), tSort)
+				}
 			}
 			out.cols[c.Name] = d
 		}
@@ -465,6 +474,19 @@ func intsTo(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// ordered reports whether e calls an aggregate whose result depends on the
+// order of the rows (first, last, collect: by event time).
+func ordered(e *ir.Expr) bool {
+	found := false
+	e.Walk(func(x *ir.Expr) bool {
+		if x.Kind == ir.Call && (x.Fn == ir.FnFirst || x.Fn == ir.FnLast || x.Fn == ir.FnCollect) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // exprCol is the lineage of an output column computed by e.
