@@ -3,6 +3,9 @@ package cuespec
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,11 +16,15 @@ import (
 
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/stdlib"
 )
 
 // typeMarker is a piece of the type grammar's regexp (stdlib/types.cue) by
 // which a failed #Type constraint is recognised in CUE's message.
 const typeMarker = "(?:string|bool|int32|int64|float32|float64|date|bytes|decimal"
+
+// durationMarker likewise recognises a failed #Duration constraint.
+const durationMarker = "(?:ns|us|µs|ms|s|m|h|d))+$"
 
 // errGroup is the CUE errors of one path.
 type errGroup struct {
@@ -50,20 +57,123 @@ func (l *loader) convertErr(err error, pm *posMap, root cue.Value, def diag.Code
 			visible++
 		}
 	}
-	var ds diag.Diagnostics
+	var live []*errGroup
 	for _, g := range groups {
-		if visible > 0 && hiddenPath(g.path) {
+		if visible == 0 || !hiddenPath(g.path) {
+			live = append(live, g)
+		}
+	}
+	// Recognised problems first; their ancestors (disjunction headers, the
+	// struct of a failed alternative) only repeat them.
+	out := make([]*diag.Diagnostic, len(live))
+	handled := make([]bool, len(live))
+	for i, g := range live {
+		msgs, positions := l.collect(g, pm)
+		d, echo := l.special(g, pm, root, msgs, positions)
+		if d != nil || echo {
+			out[i], handled[i] = d, true
+		}
+	}
+	for i, g := range live {
+		if handled[i] || !isWindowPath(g.path) {
 			continue
 		}
-		if d := l.convertGroup(g, pm, root, def); d != nil {
+		if anyHandledBelow(live, handled, g.path) {
+			continue
+		}
+		out[i], handled[i] = l.badWindow(g, live, pm), true
+		for j, h := range live {
+			if j != i && hasPrefix(h.path, g.path) {
+				handled[j] = true
+			}
+		}
+	}
+	for i, g := range live {
+		if handled[i] {
+			continue
+		}
+		if anyHandledBelow(live, handled, g.path) {
+			continue
+		}
+		msgs, positions := l.collect(g, pm)
+		out[i] = l.generic(g, pm, root, def, msgs, positions)
+	}
+	var ds diag.Diagnostics
+	for _, d := range out {
+		if d != nil {
 			ds = append(ds, d)
 		}
 	}
-	if len(ds) == 0 && len(groups) > 0 {
+	if len(ds) == 0 && len(live) > 0 {
 		// Every error was an echo; report the first one plainly.
-		ds = append(ds, l.plain(groups[0], pm, def))
+		msgs, positions := l.collect(live[0], pm)
+		ds = append(ds, l.generic(live[0], pm, root, def, msgs, positions))
 	}
 	return ds
+}
+
+// hasPrefix reports whether path starts with prefix (or equals it).
+func hasPrefix(path, prefix []string) bool {
+	if len(path) < len(prefix) {
+		return false
+	}
+	for i := range prefix {
+		if path[i] != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// anyHandledBelow reports whether a handled group lies strictly below path.
+func anyHandledBelow(groups []*errGroup, handled []bool, path []string) bool {
+	for j, h := range groups {
+		if handled[j] && len(h.path) > len(path) && hasPrefix(h.path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWindowPath(path []string) bool {
+	return len(path) > 0 && path[len(path)-1] == "window"
+}
+
+// badWindow reports a window that matches none of the window kinds, at
+// the first user position of it or its fields.
+func (l *loader) badWindow(g *errGroup, groups []*errGroup, pm *posMap) *diag.Diagnostic {
+	var positions []token.Pos
+	for _, h := range groups {
+		if hasPrefix(h.path, g.path) {
+			_, p := l.collect(h, pm)
+			positions = append(positions, p...)
+		}
+	}
+	r := l.firstUser(pm, positions, g.path)
+	d := diag.Errorf(diag.ConflictingValues, r, "Invalid window",
+		"A window is exactly one of tumble: {size, offset?}, hop: {size, slide, offset?}, session: {gap} or cumulate: {step, size, offset?}, with durations such as \"5m\".")
+	d.Path = g.path
+	return d
+}
+
+// firstUser is the range of the first user position, or else of the
+// user's label of the longest prefix of path, or else the first position.
+func (l *loader) firstUser(pm *posMap, positions []token.Pos, path []string) diag.Range {
+	for _, p := range positions {
+		if pm.isUser(p) {
+			return pm.rng(p)
+		}
+	}
+	for n := len(path); n > 0; n-- {
+		key := "\x00" + strings.Join(path[:n], "\x00")
+		if p, ok := pm.byPath[key]; ok {
+			return pm.labelRange(p, labelLen(pm, p, path[n-1]))
+		}
+	}
+	if len(positions) > 0 {
+		return pm.rng(positions[0])
+	}
+	return diag.Range{}
 }
 
 func hiddenPath(path []string) bool {
@@ -88,26 +198,24 @@ func unquotePath(path []string) []string {
 	return out
 }
 
-func (l *loader) convertGroup(g *errGroup, pm *posMap, root cue.Value, def diag.Code) *diag.Diagnostic {
-	msgs, positions := collect(g, pm)
+// special recognises the problems reported in rtsapc's own words; echo
+// means the group only repeats a problem reported elsewhere.
+func (l *loader) special(g *errGroup, pm *posMap, root cue.Value, msgs []string, positions []token.Pos) (*diag.Diagnostic, bool) {
 	if d, echo := l.danglingRef(g, pm, root, positions); d != nil || echo {
-		return d
+		return d, echo
 	}
 	if d := l.badType(g, pm, msgs, positions); d != nil {
-		return d
+		return d, false
 	}
-	return generic(g, pm, def, msgs, positions)
-}
-
-// plain converts a group without recognising special cases.
-func (l *loader) plain(g *errGroup, pm *posMap, def diag.Code) *diag.Diagnostic {
-	msgs, positions := collect(g, pm)
-	return generic(g, pm, def, msgs, positions)
+	if d := l.badDuration(g, pm, msgs, positions); d != nil {
+		return d, false
+	}
+	return nil, false
 }
 
 // collect returns the distinct messages and positions of a group, user
 // positions first.
-func collect(g *errGroup, pm *posMap) ([]string, []token.Pos) {
+func (l *loader) collect(g *errGroup, pm *posMap) ([]string, []token.Pos) {
 	var msgs []string
 	seen := map[string]bool{}
 	var positions []token.Pos
@@ -119,6 +227,9 @@ func collect(g *errGroup, pm *posMap) ([]string, []token.Pos) {
 			msgs = append(msgs, m)
 		}
 		for _, p := range cueerrors.Positions(e) {
+			if pm.isUser(p) {
+				pm.loader.addSource(pm, p.Filename())
+			}
 			if p.IsValid() && !seenPos[p] {
 				seenPos[p] = true
 				positions = append(positions, p)
@@ -136,7 +247,7 @@ func collect(g *errGroup, pm *posMap) ([]string, []token.Pos) {
 	return msgs, positions
 }
 
-func generic(g *errGroup, pm *posMap, def diag.Code, msgs []string, positions []token.Pos) *diag.Diagnostic {
+func (l *loader) generic(g *errGroup, pm *posMap, root cue.Value, def diag.Code, msgs []string, positions []token.Pos) *diag.Diagnostic {
 	// Drop disjunction headers when the alternatives are listed.
 	var body []string
 	for _, m := range msgs {
@@ -146,17 +257,26 @@ func generic(g *errGroup, pm *posMap, def diag.Code, msgs []string, positions []
 		body = append(body, m)
 	}
 	code, summary := classify(body, def)
-	var r diag.Range
-	if len(positions) > 0 {
-		r = pm.rng(positions[0])
-	}
+	r := l.firstUser(pm, positions, g.path)
 	path := strings.Join(g.path, ".")
 	detail := strings.Join(body, "\n")
-	if path != "" {
-		detail = path + ": " + detail
-	}
-	if code == diag.IncompleteValue {
-		detail += "\nSet the field to a concrete value (the schema requires it)."
+	switch {
+	case code == diag.ConflictingValues && enumDetail(path, body) != "":
+		detail = enumDetail(path, body)
+	case code == diag.ConflictingValues && strings.Contains(detail, `kind:"secret"`):
+		detail = path + ": a secret is a reference, never a value: write rtsap.#Secret & {name: \"<Kubernetes Secret>\", key: \"<key>\"}."
+	case code == diag.UnknownSpecField && len(g.path) > 0:
+		name := g.path[len(g.path)-1]
+		allowed := allowedFields(root, g.path[:len(g.path)-1], name)
+		detail = fmt.Sprintf("%s: the schema has no field %q here.%s", path, name, diag.DidYouMean(name, allowed))
+	case importDetail(detail) != "":
+		detail = importDetail(detail)
+	case code == diag.IncompleteValue && strings.Contains(detail, "field is required but not present"):
+		detail = path + " is required: set it."
+	default:
+		if path != "" {
+			detail = path + ": " + detail
+		}
 	}
 	d := diag.Errorf(code, r, summary, "%s", detail)
 	d.Path = g.path
@@ -169,12 +289,44 @@ func generic(g *errGroup, pm *posMap, def diag.Code, msgs []string, positions []
 	return d
 }
 
+var posPrefix = regexp.MustCompile(`\S+\.cue:\d+:\d+: `)
+
 func errMsg(e cueerrors.Error) string {
 	format, args := e.Msg()
-	if format == "" {
-		return e.Error()
+	if format == "" || format == "import failed" {
+		// The cause is in the wrapped error's text.
+		return posPrefix.ReplaceAllString(e.Error(), "")
 	}
 	return fmt.Sprintf(format, args...)
+}
+
+var missingPkg = regexp.MustCompile(`cannot find package "(` + regexp.QuoteMeta(stdlib.Module) + `[^"]*)"`)
+
+// importDetail explains an import of a stdlib package that does not exist.
+func importDetail(msg string) string {
+	m := missingPkg.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	pkgs := stdlibPackages()
+	return fmt.Sprintf("No package %q in the rtsap schema.%s Packages: %s.", m[1], diag.DidYouMean(m[1], pkgs), strings.Join(pkgs, ", "))
+}
+
+// stdlibPackages lists the import paths of the embedded schema.
+func stdlibPackages() []string {
+	set := map[string]bool{}
+	_ = fs.WalkDir(stdlib.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".cue") && !strings.HasPrefix(p, "cue.mod/") {
+			dir := path.Dir(p)
+			if dir == "." {
+				set[stdlib.Module] = true
+			} else {
+				set[stdlib.Module+"/"+dir] = true
+			}
+		}
+		return nil
+	})
+	return sortedKeys(set)
 }
 
 func classify(msgs []string, def diag.Code) (diag.Code, string) {
@@ -351,4 +503,105 @@ func wordLen(s string) int {
 		n++
 	}
 	return max(n, 1)
+}
+
+// badDuration recognises a duration string outside the #Duration grammar.
+func (l *loader) badDuration(g *errGroup, pm *posMap, msgs []string, positions []token.Pos) *diag.Diagnostic {
+	hit := false
+	for _, m := range msgs {
+		if strings.Contains(m, durationMarker) && strings.Contains(m, "out of bound") {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return nil
+	}
+	r, text, ok := l.userLiteral(pm, positions)
+	if !ok {
+		return nil
+	}
+	d := diag.Errorf(diag.BadDuration, r, "Bad duration",
+		"%q is not a duration: write numbers with units ns, us, ms, s, m, h, d, such as \"250ms\", \"5m\" or \"1h30m\".", text)
+	d.Path = g.path
+	return d
+}
+
+// userLiteral returns the first string literal among the user positions.
+func (l *loader) userLiteral(pm *posMap, positions []token.Pos) (diag.Range, string, bool) {
+	for _, p := range positions {
+		if !pm.isUser(p) {
+			continue
+		}
+		r := pm.rng(p)
+		src := l.file.Sources[r.Filename]
+		n := literalLen(src, p.Offset())
+		if n == 0 {
+			continue
+		}
+		text, err := unquoteCUE(string(src[p.Offset() : p.Offset()+n]))
+		if err != nil {
+			continue
+		}
+		return r, text, true
+	}
+	return diag.Range{}, "", false
+}
+
+var conflictRE = regexp.MustCompile(`^conflicting values ("(?:[^"\\]|\\.)*") and ("(?:[^"\\]|\\.)*")$`)
+
+// enumDetail rewrites the dump of a string outside an enumeration
+// (conflicting values "beam" and "flinkk", …) as the list of allowed
+// values with a suggestion, or returns "".
+func enumDetail(path string, msgs []string) string {
+	var allowed []string
+	bad := ""
+	for _, m := range msgs {
+		sm := conflictRE.FindStringSubmatch(m)
+		if sm == nil {
+			return ""
+		}
+		a, err1 := strconv.Unquote(sm[1])
+		b, err2 := strconv.Unquote(sm[2])
+		if err1 != nil || err2 != nil || (bad != "" && b != bad) {
+			return ""
+		}
+		bad = b
+		allowed = append(allowed, a)
+	}
+	if len(allowed) < 2 {
+		return ""
+	}
+	sort.Strings(allowed)
+	return fmt.Sprintf("%q is not allowed: %s is one of %s.%s", bad, path, quoteList(allowed), diag.DidYouMean(bad, allowed))
+}
+
+// allowedFields lists the fields the schema defines at path (required and
+// optional ones too), other than bad.
+func allowedFields(root cue.Value, path []string, bad string) []string {
+	if !root.Exists() {
+		return nil
+	}
+	sels := make([]cue.Selector, len(path))
+	for i, p := range path {
+		if strings.HasPrefix(p, "#") {
+			sels[i] = cue.Def(p)
+		} else if n, err := strconv.Atoi(p); err == nil {
+			sels[i] = cue.Index(n)
+		} else {
+			sels[i] = cue.Str(p)
+		}
+	}
+	v := root.LookupPath(cue.MakePath(sels...))
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for it.Next() {
+		if n := it.Selector().Unquoted(); n != bad && it.Selector().LabelType() == cue.StringLabel {
+			out = append(out, n)
+		}
+	}
+	return out
 }

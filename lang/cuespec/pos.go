@@ -319,8 +319,9 @@ func mapLiteral(lit string, start diag.Pos) (spans []spec.Span, quoteLen int, te
 	}
 	quoteLen = hashes + qn
 	body := lit[quoteLen : len(lit)-qn-hashes]
-	bodyStart := advance([]byte(lit), start, quoteLen)
-	bodyStart.Byte = start.Byte + quoteLen
+	bodyStart := start
+	bodyStart.Column += quoteLen
+	bodyStart.Byte += quoteLen
 	esc := "\\" + strings.Repeat("#", hashes)
 
 	// For multi-line strings: the body starts after a newline, and every
@@ -397,8 +398,12 @@ func mapLiteral(lit string, start diag.Pos) (spans []spec.Span, quoteLen int, te
 				continue
 			}
 			needSpans = true
-			if spans == nil || spans[len(spans)-1].Off != out.Len() {
-				addSpan()
+			// Every byte an escape produces maps to its backslash.
+			if n := len(spans); n > 0 && spans[n-1].Off == out.Len() {
+				spans = spans[:n-1]
+			}
+			for j := 0; j < len(r); j++ {
+				spans = append(spans, spec.Span{Off: out.Len() + j, Pos: pos})
 			}
 			out.WriteString(r)
 			bump(body[i : i+len(esc)+n])
