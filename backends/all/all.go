@@ -4,6 +4,7 @@ package all
 import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/argo"
+	"rtsap.dev/rtsapc/backends/irdump"
 	"rtsap.dev/rtsapc/backends/nifi"
 	"rtsap.dev/rtsapc/backends/openlineage"
 )
@@ -11,6 +12,7 @@ import (
 // Backends are the first-party backends. Each backend owner adds its
 // descriptor here.
 var Backends = []*backends.Backend{
+	irdump.Backend,
 	nifi.Backend,
 	argo.Backend,
 	openlineage.Backend,
