@@ -291,6 +291,12 @@ func (pm *posMap) exprAt(text string, p token.Pos) spec.Expr {
 	spans, quoteLen, decoded, ok := mapLiteral(lit, e.Range.Start)
 	e.QuoteLen = quoteLen
 	if !ok || decoded != text {
+		// An interpolation or a literal we cannot map: every byte points at
+		// the opening quote rather than at a wrong column.
+		e.Spans = make([]spec.Span, len(text))
+		for i := range e.Spans {
+			e.Spans[i] = spec.Span{Off: i, Pos: e.Range.Start}
+		}
 		return e
 	}
 	if spans != nil {
