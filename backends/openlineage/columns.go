@@ -2,7 +2,8 @@ package openlineage
 
 import (
 	"math/bits"
-	"sort"
+	"slices"
+	"strings"
 
 	"rtsap.dev/rtsapc/backends/openlineage/ol"
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -225,15 +226,15 @@ func (l *lineage) eventTime(n *ir.Node, port int) string {
 
 func newNode() *nodeLin { return &nodeLin{cols: map[string]deps{}, ds: deps{}} }
 
-// passthrough copies every input column named in out from in.
+// passthrough takes every column of n's output from the same-named input
+// column. The dependency sets are shared, not copied: a set is never changed
+// once its node is computed (new columns always start from a fresh set).
 func passthrough(out *nodeLin, in *nodeLin, n *ir.Node) {
 	if n.Out == nil {
 		return
 	}
 	for _, f := range n.Out.Fields {
-		d := deps{}
-		d.addAll(in.col(f.Name))
-		out.cols[f.Name] = d
+		out.cols[f.Name] = in.col(f.Name)
 	}
 }
 
@@ -566,15 +567,14 @@ func (l *lineage) inputFields(d deps) []ol.InputField {
 		}
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+	slices.SortFunc(out, func(a, b ol.InputField) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-		return a.Field < b.Field
+		return strings.Compare(a.Field, b.Field)
 	})
 	return out
 }

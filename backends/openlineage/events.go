@@ -26,7 +26,8 @@ type Static struct {
 	Datasets []ol.DatasetEvent
 	// Run is the declaration run (eventType OTHER) of this build: its id is
 	// derived from the job, the spec digest and Options.Time(), so builds are
-	// reproducible; it carries the processing_engine facet.
+	// reproducible; it carries the processing_engine facet and, since the
+	// events of a run accumulate, leaves the datasets to Job.
 	Run ol.RunEvent
 }
 
@@ -150,7 +151,7 @@ func Build(prog *ir.Program, p *ir.Pipeline, opts *backends.Options) (*Static, d
 		Run: ol.Run{RunID: ol.DerivedRunID(t, ns+"/"+job.Name+"@"+prog.SpecDigest), Facets: &ol.RunFacets{
 			ProcessingEngine: ol.NewProcessingEngine(producer, p.Engine, opts.Setting(p.Engine+".version", "unspecified"), opts.Version),
 		}},
-		Job: ol.Job{Namespace: ns, Name: job.Name, Facets: job.Facets}, Inputs: inputs, Outputs: outputs}
+		Job: ol.Job{Namespace: ns, Name: job.Name, Facets: job.Facets}}
 	return st, ds
 }
 
