@@ -321,3 +321,7 @@ func (w *Writer) Close(ctx context.Context) error {
 func (w *Writer) String() string {
 	return "postgres " + strings.TrimSpace(w.cfg.Table.String())
 }
+
+// SetCopyMin changes the batch size from which COPY + merge is used
+// (benchmarks compare the two paths).
+func (w *Writer) SetCopyMin(n int) { w.cfg.CopyMin = n }
