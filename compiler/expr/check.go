@@ -86,7 +86,9 @@ func (c *Checker) Check(e spec.Expr, sc *Scope) (x *ir.Expr, nullable bool, ds d
 	l := newLowerer(c, sc, e)
 	parsed, iss := env.Parse(e.Text)
 	if iss != nil && iss.Err() != nil {
-		return nil, false, l.celErrors(iss, nil, diag.BadExpression)
+		// The first syntax error is the one to fix; the parser's recovery
+		// after it mostly restates it.
+		return nil, false, l.celErrors(iss, nil, diag.BadExpression)[:1]
 	}
 	checked, iss := env.Check(parsed)
 	if iss != nil && iss.Err() != nil {
@@ -282,12 +284,47 @@ func (l *lowerer) span(x ast.Expr) (int, int) {
 			grow(a)
 		}
 		end = closeBracket(l.e.Text, end)
+	case ast.ComprehensionKind:
+		// A macro (all, exists, map…) sits at its '(': cover the range it
+		// iterates and up to the matching ')'.
+		own := start
+		grow(x.AsComprehension().IterRange())
+		if own < len(l.e.Text) && l.e.Text[own] == '(' {
+			end = max(end, matchParen(l.e.Text, own))
+		}
 	}
 	if start > end {
 		start, end = 0, len(l.e.Text)
 	}
 	l.spans[x.ID()] = [2]int{start, end}
 	return start, end
+}
+
+// matchParen returns the offset after the ')' matching the '(' at i.
+func matchParen(s string, i int) int {
+	depth := 0
+	var quote byte
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(s)
 }
 
 func closeParen(s string, end int) int   { return closeTok(s, end, ')') }
@@ -510,9 +547,22 @@ func (l *lowerer) celErrors(iss *cel.Issues, parsed ast.Expr, code diag.Code) di
 				"%s at offset %d of %q. Expressions are CEL: compare with ==, combine with && and ||, quote strings with ' or \".", msg, col, l.e.Text))
 		case strings.HasPrefix(msg, "undeclared reference to '"):
 			name := between(msg, "'", "'")
+			// CEL places an unknown call at its '(': point at the name.
+			if off < len(l.e.Text) && l.e.Text[off] == '(' && strings.HasSuffix(l.e.Text[:off], name) {
+				off -= len(name)
+				r = l.e.RangeAt(off, len(name))
+				ds = append(ds, diag.Errorf(diag.InvalidExpression, r, "Unknown function",
+					"%s() is not in the expression vocabulary.%s Functions: %s.", name, diag.DidYouMean(name, vocabulary()), strings.Join(vocabulary(), ", ")))
+				continue
+			}
 			ds = append(ds, l.undeclared(r, name))
 		case strings.HasPrefix(msg, "undefined field '"):
 			name := between(msg, "'", "'")
+			// CEL places a select at its '.': point at the field name.
+			if i := strings.Index(l.e.Text[off:], name); i >= 0 && strings.Trim(l.e.Text[off:off+i], " .\t\n") == "" {
+				off += i
+				r = l.e.RangeAt(off, len(name))
+			}
 			rec, text := l.recordAt(parsed, e.ExprID)
 			if rec != nil {
 				names := rec.FieldNames()
@@ -541,22 +591,28 @@ func (l *lowerer) undeclared(r diag.Range, name string) *diag.Diagnostic {
 		in := l.sc.Inputs[l.sc.Bare]
 		names = in.Type.FieldNames()
 		if in.Desc != "" {
-			desc = "the input " + in.Desc
+			desc = in.Desc
 		}
 	}
+	var qualified []string
 	for _, in := range l.sc.Inputs {
 		if in.Alias != "" {
 			names = append(names, in.Alias)
+			if _, ok := in.Type.Field(name); ok {
+				qualified = append(qualified, in.Alias+"."+name)
+			}
 		}
 	}
 	names = append(names, l.sc.Vars...)
 	if fn := ir.Fn(name); fn.IsAggregate() || isScalarFn(name) {
 		return diag.Errorf(diag.InvalidExpression, r, "Function used as a value", "%q is a function; call it: %s(...).", name, name)
 	}
+	if len(qualified) > 0 && l.sc.Bare < 0 {
+		return diag.Errorf(diag.UnknownField, r, "Unknown field",
+			"Fields of a join are qualified by their side: write %s.", strings.Join(qualified, " or "))
+	}
 	detail := fmt.Sprintf("%s has no field %q.%s Known names: %s.", desc, name, diag.DidYouMean(name, names), list(names))
-	if l.sc.Bare < 0 && len(l.sc.Inputs) > 0 && l.sc.Inputs[0].Alias != "" {
-		detail += fmt.Sprintf(" Qualify fields with their input: %s.%s.", l.sc.Inputs[0].Alias, name)
-	} else {
+	if l.sc.Bare >= 0 {
 		detail += ` Names that are not identifiers are read as row["name"].`
 	}
 	return diag.Errorf(diag.UnknownField, r, "Unknown field", "%s", upperFirst(detail))

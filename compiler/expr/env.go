@@ -122,16 +122,15 @@ type Checker struct {
 	err  error
 }
 
-// NewChecker builds the base environment: CEL's standard library without
-// the comprehension macros (they have no IR form), our function vocabulary
+// NewChecker builds the base environment: CEL's standard library (the
+// comprehension macros parse, and are rejected when lowered: they have no
+// IR form), our function vocabulary
 // and mixed int/double arithmetic (decimal columns are checked as double
 // and meet int columns in `price * size`).
 func NewChecker() *Checker {
 	c := &Checker{prov: newProvider(), envs: map[string]*cel.Env{}}
 	opts := []cel.EnvOption{
 		cel.CustomTypeProvider(c.prov),
-		cel.ClearMacros(),
-		cel.Macros(cel.HasMacro),
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserExpressionSizeLimit(100_000),
 		cel.ParserRecursionLimit(200),

@@ -58,13 +58,17 @@ func check(u *Unit) {
 		}
 	}
 	// Streams nobody reads (sinks, dead-letter and late outputs excepted:
-	// side outputs may be declared for later use).
+	// side outputs may be declared for later use). Not after errors: a
+	// broken reference would make its source look unused.
+	if u.Diags.HasErrors() {
+		return
+	}
 	for i, n := range u.P.Nodes {
 		switch n.Op.(type) {
 		case *ir.Sink, *ir.DeadLetter, *ir.LateOutput:
 			continue
 		}
-		if u.info[i].placeholder || len(u.P.Consumers(n.ID)) > 0 {
+		if u.info[i].broken || u.info[i].placeholder || len(u.P.Consumers(n.ID)) > 0 {
 			continue
 		}
 		u.warnf(diag.UnusedNode, u.info[i].nameAt, "Unused node",

@@ -200,7 +200,7 @@ func (x *inferer) record(r *spec.Record) *rtype.Type {
 
 // single is the scope of a one-input operator.
 func (x *inferer) single(agg bool) *expr.Scope {
-	return &expr.Scope{Inputs: []expr.Input{{Type: x.in(0).Out, Desc: x.desc(0)}}, Bare: 0, Aggregates: agg}
+	return &expr.Scope{Inputs: []expr.Input{{Type: x.in(0).Out, Desc: "the input " + x.desc(0)}}, Bare: 0, Aggregates: agg}
 }
 
 // check checks e and returns its lowered form (nil on error).
@@ -217,8 +217,15 @@ func (x *inferer) check(e spec.Expr, sc *expr.Scope) (*ir.Expr, bool) {
 func (x *inferer) cond(e spec.Expr, sc *expr.Scope, what string) *ir.Expr {
 	v, _ := x.check(e, sc)
 	if v != nil && v.Type.Kind != rtype.Bool && v.Type.Kind != rtype.Invalid {
+		hint := ""
+		switch {
+		case v.Type.IsNumeric():
+			hint = fmt.Sprintf(" Compare it, e.g. %s > 0.", e.Text)
+		case v.Type.Kind == rtype.String:
+			hint = fmt.Sprintf(" Compare it, e.g. %s != \"\".", e.Text)
+		}
 		x.errorf(diag.NonBooleanCondition, e.Range, "Non-boolean condition",
-			"The %s %q is %s, not bool. Compare it, e.g. %s > 0 or %s != \"\".", what, e.Text, v.Type, e.Text, e.Text)
+			"The %s %q is %s, not bool.%s", what, e.Text, v.Type, hint)
 		return nil
 	}
 	return v
@@ -644,7 +651,7 @@ func (x *inferer) join(op *ir.Join, s *spec.Join) {
 	for _, k := range s.On {
 		lf, lok := x.field(l.Out, k.Left, "Join key", fmt.Sprintf("the left input %q", l.Name))
 		rf, rok := x.field(r.Out, k.Right, "Join key", fmt.Sprintf("the right input %q", r.Name))
-		if lok && rok && expr.Common(lf.Type, rf.Type) == nil {
+		if lok && rok && !KeyCompatible(lf.Type, rf.Type) {
 			d := diag.Errorf(diag.MismatchedKeyTypes, orRange(k.Left.Range, x.n.Pos), "Mismatched key types",
 				"Join key %q is %s in %q but %q is %s in %q; keys must have the same type. Convert one side in a #Map upstream.",
 				k.Left.Value, lf.Type, l.Name, k.Right.Value, rf.Type, r.Name)
@@ -740,7 +747,7 @@ func (x *inferer) lookup(op *ir.Lookup, s *spec.Lookup) {
 	for _, k := range s.On {
 		lf, lok := x.field(st.Out, k.Left, "Lookup key", fmt.Sprintf("the stream %q", st.Name))
 		rf, rok := x.field(op.Schema, k.Right, "Lookup key", "the table")
-		if lok && rok && expr.Common(lf.Type, rf.Type) == nil {
+		if lok && rok && !KeyCompatible(lf.Type, rf.Type) {
 			x.errorf(diag.MismatchedKeyTypes, k.Left.Range, "Mismatched key types",
 				"Lookup key %q is %s in %q but table column %q is %s.", k.Left.Value, lf.Type, st.Name, k.Right.Value, rf.Type)
 		}
@@ -758,7 +765,7 @@ func (x *inferer) lookup(op *ir.Lookup, s *spec.Lookup) {
 	}
 	rNull := op.Type == ir.Left
 	sc := &expr.Scope{Bare: 0, Inputs: []expr.Input{
-		{Alias: "left", Type: st.Out, Desc: fmt.Sprintf("%q", st.Name)},
+		{Alias: "left", Type: st.Out, Desc: fmt.Sprintf("the input %q", st.Name)},
 		{Alias: "right", Type: op.Schema, Nullable: rNull, Desc: "the table"}}}
 	var fs []rtype.Field
 	if len(s.Select) > 0 {
@@ -833,7 +840,7 @@ func (x *inferer) pattern(op *ir.Pattern, s *spec.Pattern) {
 		x.n.Out = rtype.InvalidType
 		return
 	}
-	sc := &expr.Scope{Inputs: []expr.Input{{Type: in.Out, Desc: x.desc(0)}}, Bare: 0, Vars: varList, Aggregates: true}
+	sc := &expr.Scope{Inputs: []expr.Input{{Type: in.Out, Desc: "the input " + x.desc(0)}}, Bare: 0, Vars: varList, Aggregates: true}
 	defined := map[string]bool{}
 	for _, d := range s.Define {
 		at := orRange(d.NameRange, d.Expr.Range)
@@ -915,16 +922,22 @@ func (x *inferer) topN(op *ir.TopN, s *spec.TopN) {
 		x.errorf(diag.InvalidOption, orRange(s.N.Range, x.n.Pos), "Invalid option", "n must be ≥ 1; got %d.", s.N.Value)
 	}
 	var fs []rtype.Field
+	// A windowed top-N over a windowed aggregate ranks within the
+	// aggregate's windows (Flink's window top-N after a window
+	// aggregation): the input's window columns are reused, not added twice.
+	reuse := hasWindowColumns(in.Out)
 	if s.Window != nil {
 		op.Window = x.window(s.Window)
 		x.eventTime(0, s.Window.Range, "A windowed top-N")
-		fs = append(fs, windowFields...)
+		if !reuse {
+			fs = append(fs, windowFields...)
+		}
 		x.n.EventTime = ir.WindowEnd
 	} else {
 		x.n.EventTime = in.EventTime
 	}
 	for _, f := range in.Out.Fields {
-		if s.Window != nil && (f.Name == ir.WindowStart || f.Name == ir.WindowEnd) {
+		if s.Window != nil && !reuse && (f.Name == ir.WindowStart || f.Name == ir.WindowEnd) {
 			x.errorf(diag.DuplicateName, s.Window.Range, "Duplicate column", "The input already has a column %q; a windowed top-N adds window_start and window_end. Rename it upstream.", f.Name)
 			continue
 		}
@@ -1001,4 +1014,41 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// hasWindowColumns reports whether t starts with window_start and
+// window_end timestamps (the output of a windowed operator).
+func hasWindowColumns(t *rtype.Type) bool {
+	return len(t.Fields) >= 2 && t.Fields[0].Name == ir.WindowStart && t.Fields[1].Name == ir.WindowEnd &&
+		t.Fields[0].Type.Kind == rtype.Timestamp && t.Fields[1].Type.Kind == rtype.Timestamp
+}
+
+// KeyCompatible reports whether values of a and b can be equal join keys:
+// the same kind, where integers of any width, floats of any width,
+// decimals of any precision and timestamps of any precision count as one
+// kind each. An integer never matches a decimal or a string: convert
+// explicitly upstream so the engine hashes both sides alike.
+func KeyCompatible(a, b *rtype.Type) bool {
+	fam := func(t *rtype.Type) rtype.Kind {
+		switch t.Kind {
+		case rtype.Int32:
+			return rtype.Int64
+		case rtype.Float32:
+			return rtype.Float64
+		}
+		return t.Kind
+	}
+	if a.Kind == rtype.Invalid || b.Kind == rtype.Invalid {
+		return true
+	}
+	if fam(a) != fam(b) {
+		return false
+	}
+	switch a.Kind {
+	case rtype.List, rtype.Map:
+		return KeyCompatible(a.Elem, b.Elem)
+	case rtype.Record:
+		return rtype.Identical(a, b)
+	}
+	return true
 }
