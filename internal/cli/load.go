@@ -24,12 +24,40 @@ func loadAndCompile(env *Env, opts loadOptions, args []string) (*ir.Program, *sp
 	}
 	f, ds := cuespec.Load(&cuespec.Config{Dir: env.Dir, Env: opts.Env}, args)
 	var prog *ir.Program
-	if f != nil && !ds.HasErrors() {
+	if f != nil && (!ds.HasErrors() || len(f.Pipelines) > 0) {
+		// The front-end returns a best-effort model even with errors, so the
+		// compiler can report the rest of the problems in the same run. What
+		// the front-end already reported at a position is not repeated.
 		var cds diag.Diagnostics
 		prog, cds = compiler.Compile(f, &compiler.Config{Env: opts.Env})
-		ds = ds.Extend(cds)
+		ds = ds.Extend(withoutRepeats(cds, ds))
 	}
 	return prog, f, ds.Sort()
+}
+
+// withoutRepeats drops from later the diagnostics whose code and start
+// position match one in earlier.
+func withoutRepeats(later, earlier diag.Diagnostics) diag.Diagnostics {
+	type key struct {
+		code diag.Code
+		file string
+		line int
+		col  int
+	}
+	seen := map[key]bool{}
+	for _, d := range earlier {
+		if d.Subject != nil {
+			seen[key{d.Code, d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column}] = true
+		}
+	}
+	var out diag.Diagnostics
+	for _, d := range later {
+		if d.Subject != nil && seen[key{d.Code, d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column}] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // printDiagnostics renders ds on stderr as text, or stdout as JSON.
