@@ -20,6 +20,7 @@ import (
 type value struct {
 	s      string
 	secret *ir.Secret
+	param  string // a non-sensitive parameter to reference
 	set    bool
 	pos    diag.Range
 }

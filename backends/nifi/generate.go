@@ -49,6 +49,7 @@ type builder struct {
 	byKey    map[string]*ControllerService
 	params   map[string]*Parameter
 	outs     map[ir.NodeID][]port
+	start    map[ir.NodeID]string // http sources: the JSON field holding the records
 	ds       diag.Diagnostics
 }
 
@@ -58,7 +59,7 @@ func Flow(pl *ir.Pipeline, opts *backends.Options) (*Snapshot, diag.Diagnostics)
 	b := &builder{
 		pl: pl, opts: opts, version: opts.Setting("nifi.version", DefaultVersion),
 		groupID: id("group", pl.Name), rels: map[*Processor][]string{},
-		byKey: map[string]*ControllerService{}, params: map[string]*Parameter{}, outs: map[ir.NodeID][]port{},
+		byKey: map[string]*ControllerService{}, params: map[string]*Parameter{}, outs: map[ir.NodeID][]port{}, start: map[ir.NodeID]string{},
 	}
 	for _, n := range pl.Nodes {
 		b.node(n)
@@ -209,6 +210,8 @@ func (b *builder) set(props map[string]string, descs map[string]*PropertyDescrip
 	switch {
 	case v.secret != nil:
 		props[p.name] = "#{" + b.secretParam(v.secret, v.pos) + "}"
+	case v.param != "":
+		props[p.name] = "#{" + v.param + "}"
 	case p.service:
 		props[p.name] = v.s // an identifier we generated
 	default:
@@ -342,20 +345,57 @@ func (b *builder) terminate() {
 }
 
 // layout places processors left to right by their distance from a source
-// (longest path over connections), one row per processor in a column, and
-// each funnel below the processor feeding it.
+// (longest path over connections, loops and retry loops left out), one row
+// per processor in a column, and each funnel below the processor feeding it.
 func (b *builder) layout() {
 	const dx, dy = 480.0, 240.0
-	depth := map[string]int{}
-	for range b.procs { // relax edges; the graph is a DAG apart from self loops
-		changed := false
-		for _, c := range b.conns {
-			if c.Source.ID == c.Destination.ID || c.Destination.Type != "PROCESSOR" {
-				continue
+	next := map[string][]string{}
+	indeg := map[string]int{}
+	for _, c := range b.conns {
+		if c.Source.ID != c.Destination.ID && c.Destination.Type == "PROCESSOR" {
+			next[c.Source.ID] = append(next[c.Source.ID], c.Destination.ID)
+			indeg[c.Destination.ID]++
+		}
+	}
+	// Back edges (those closing a loop, as the cursor loop does) found by a
+	// depth-first walk from the processors in creation order.
+	back := map[[2]string]bool{}
+	state := map[string]int{} // 1 on the stack, 2 done
+	var visit func(id string)
+	visit = func(id string) {
+		state[id] = 1
+		for _, to := range next[id] {
+			switch state[to] {
+			case 0:
+				visit(to)
+			case 1:
+				back[[2]string{id, to}] = true
 			}
-			if d := depth[c.Source.ID] + 1; d > depth[c.Destination.ID] {
-				depth[c.Destination.ID] = d
-				changed = true
+		}
+		state[id] = 2
+	}
+	for _, p := range b.procs {
+		if indeg[p.Identifier] == 0 && state[p.Identifier] == 0 {
+			visit(p.Identifier)
+		}
+	}
+	for _, p := range b.procs {
+		if state[p.Identifier] == 0 {
+			visit(p.Identifier)
+		}
+	}
+	depth := map[string]int{}
+	for range b.procs {
+		changed := false
+		for from, tos := range next {
+			for _, to := range tos {
+				if back[[2]string{from, to}] {
+					continue
+				}
+				if d := depth[from] + 1; d > depth[to] {
+					depth[to] = d
+					changed = true
+				}
 			}
 		}
 		if !changed {

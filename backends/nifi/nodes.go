@@ -1,6 +1,8 @@
 package nifi
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -37,6 +39,8 @@ var (
 	pSchemaAccess   = prop{name: "Schema Access Strategy"}
 	pSchemaText     = prop{name: "Schema Text", el: true}
 	pSchemaWrite    = prop{name: "Schema Write Strategy"}
+	pStartStrategy  = prop{name: "starting-field-strategy", display: "Starting Field Strategy"}
+	pStartField     = prop{name: "starting-field-name", display: "Starting Field Name"}
 	pHTTPMethod     = prop{name: "HTTP Method", el: true}
 	pHTTPURL        = prop{name: "HTTP URL", el: true}
 	pDBType         = prop{name: "Database Type"}
@@ -78,6 +82,9 @@ const (
 	narStandard   = "nifi-standard-nar"
 )
 
+// recordsPath is a JSON path of plain field names; NiFi starts at the last.
+var recordsPath = regexp.MustCompile(`^\$(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.([A-Za-z_][A-Za-z0-9_]*)$`)
+
 func (b *builder) node(n *ir.Node) {
 	switch op := n.Op.(type) {
 	case *ir.Source:
@@ -107,8 +114,18 @@ func (b *builder) schemaOf(n *ir.Node, t *rtype.Type) string {
 }
 
 // reader returns the record reader service for records of type t in format.
-func (b *builder) reader(n *ir.Node, format string, t *rtype.Type) *ControllerService {
+func (b *builder) reader(n *ir.Node, format string, t *rtype.Type, start ...string) *ControllerService {
 	schema := b.schemaOf(n, t)
+	if len(start) > 0 && start[0] != "" {
+		// The records are an array inside the response: start there.
+		return b.service("reader json "+start[0]+" "+schema, "JSON reader ("+n.Name+")", "org.apache.nifi.json.JsonTreeReader", narRecords,
+			[]ServiceAPI{b.api(apiReader, narServiceAPI)}, func(s *ControllerService) {
+				b.setS(s, pSchemaAccess, lit("schema-text-property"))
+				b.setS(s, pSchemaText, lit(schema))
+				b.setS(s, pStartStrategy, lit("NESTED_FIELD"))
+				b.setS(s, pStartField, lit(start[0]))
+			})
+	}
 	switch format {
 	case "avro":
 		return b.service("reader avro "+schema, "Avro reader ("+n.Name+")", "org.apache.nifi.avro.AvroReader", narRecords,
@@ -176,6 +193,10 @@ func (b *builder) source(n *ir.Node, op *ir.Source) {
 		if !topic.set {
 			b.missing(n, "a topic")
 		}
+		if sr := option(c, "schemaRegistry"); sr.set {
+			b.errorf(diag.UnsupportedConnector, sr.pos, "Schema registry not supported by the NiFi backend",
+				"Avro through a Confluent schema registry is not generated for NiFi yet; use format json or plain Avro without a registry.")
+		}
 		b.setP(p, pKafkaConn, lit(b.kafkaService(n, c).Identifier))
 		b.setP(p, pTopics, topic)
 		b.setP(p, pTopicFormat, lit("names"))
@@ -188,6 +209,8 @@ func (b *builder) source(n *ir.Node, op *ir.Source) {
 			switch strings.ToLower(off.s) {
 			case "earliest", "latest":
 				b.setP(p, pOffsetReset, lit(strings.ToLower(off.s)))
+			case "committed":
+				// Resume from the group's offsets: what ConsumeKafka does.
 			default:
 				b.errorf(diag.UnsupportedConnector, off.pos, "Start offset not supported by NiFi", "ConsumeKafka starts from earliest or latest; %q is neither.", off.s)
 			}
@@ -229,9 +252,22 @@ func (b *builder) source(n *ir.Node, op *ir.Source) {
 				}
 			}
 		}
+		if r := option(c, "records"); r.set {
+			m := recordsPath.FindStringSubmatch(r.s)
+			if m == nil {
+				b.errorf(diag.UnsupportedConnector, r.pos, "Records path not supported by NiFi",
+					"NiFi's JSON reader starts at a named field; give records as a path of field names such as \"$.data.articles\", not %q.", r.s)
+			} else {
+				b.start[n.ID] = m[1]
+			}
+		}
 		period, ok := pollPeriod(c)
 		if !ok {
 			b.errorf(diag.UnsupportedConnector, n.Pos, "Poll interval not understood", "Node %q: give interval as a duration such as \"30s\".", n.Name)
+		}
+		if cur, ok := c.Option("cursor"); ok {
+			b.cursorPolling(n, op, p, cur, u, period)
+			return
 		}
 		p.SchedulingPeriod = period
 		// Poll once per cluster, not once per node.
@@ -253,7 +289,7 @@ func (b *builder) query(n *ir.Node, prefix string, where *ir.Expr) {
 
 func (b *builder) queryRecord(n *ir.Node, sql string) {
 	p := b.processor(n, "query", n.Name, "org.apache.nifi.processors.standard.QueryRecord", narStandard, relOriginal, relFailure, relSelected)
-	b.setP(p, pQRReader, lit(b.reader(n, "json", b.inputType(n)).Identifier))
+	b.setP(p, pQRReader, lit(b.reader(n, "json", b.inputType(n), b.startOf(n)).Identifier))
 	b.setP(p, pQRWriter, lit(b.writer(n, "json", n.Out).Identifier))
 	b.setP(p, pQRZero, lit("false"))
 	// The SQL holds no "${" or "#{" (see quoteSQL), so escaping is a no-op
@@ -280,10 +316,16 @@ func (b *builder) project(n *ir.Node, op *ir.Map) {
 func (b *builder) kafkaService(n *ir.Node, c *ir.Connector) *ControllerService {
 	brokers := option(c, optBrokers...)
 	if !brokers.set {
-		b.missing(n, "Kafka bootstrap servers (brokers)")
+		if conn := option(c, "connection"); conn.set {
+			// The environment is not selected: the operator gives the servers
+			// of this connection at import, as a parameter.
+			brokers = b.connectionParam(n, conn, "bootstrap servers")
+		} else {
+			b.missing(n, "Kafka bootstrap servers (brokers or connection)")
+		}
 	}
 	proto, mech, user, pass := option(c, optProtocol...), option(c, optMechanism...), option(c, optUser...), option(c, optPassword...)
-	key := strings.Join([]string{"kafka", brokers.s, proto.s, mech.s, user.s, secretKey(user), secretKey(pass)}, "\x00")
+	key := strings.Join([]string{"kafka", brokers.s, brokers.param, proto.s, mech.s, user.s, secretKey(user), secretKey(pass)}, "\x00")
 	return b.service(key, "Kafka connection ("+n.Name+")", "org.apache.nifi.kafka.service.Kafka3ConnectionService", "nifi-kafka-3-service-nar",
 		[]ServiceAPI{b.api("org.apache.nifi.kafka.service.api.KafkaConnectionService", "nifi-kafka-service-api-nar")},
 		func(s *ControllerService) {
@@ -300,7 +342,69 @@ func (b *builder) kafkaService(n *ir.Node, c *ir.Connector) *ControllerService {
 			if pass.set {
 				b.setS(s, pSaslPassword, b.sensitive(n, pass))
 			}
+			// Client properties: the two the service names, the rest as
+			// dynamic properties (passed to the Kafka client as is).
+			if o, ok := c.Option("properties"); ok {
+				if kvs, ok := o.Value.([]ir.Option); ok {
+					for _, kv := range kvs {
+						v := option(&ir.Connector{Options: []ir.Option{kv}}, kv.Key)
+						switch kv.Key {
+						case "security.protocol":
+							b.setS(s, pSecurity, v)
+						case "sasl.mechanism":
+							b.setS(s, pSaslMechanism, v)
+						default:
+							b.setS(s, prop{name: kv.Key, dynamic: true, sensitive: v.secret != nil}, v)
+						}
+					}
+				}
+			}
 		})
+}
+
+// connectionParam declares a non-sensitive parameter without a value, for a
+// setting of a named connection that no environment resolved, and returns a
+// reference to it.
+func (b *builder) connectionParam(n *ir.Node, conn value, what string) value {
+	name := conn.s + " " + what
+	if !paramName.MatchString(name) {
+		b.errorf(diag.UnrepresentableName, conn.pos, "Connection name not usable as a NiFi parameter",
+			"NiFi parameter names may hold letters, digits, spaces, '.', '_' and '-'; connection %q cannot be named that way.", conn.s)
+		return value{set: true}
+	}
+	if _, ok := b.params[name]; !ok {
+		b.params[name] = &Parameter{Name: name, Description: fmt.Sprintf("The %s of connection %s (no environment was selected at build time)", what, conn.s)}
+	}
+	return value{set: true, param: name}
+}
+
+// startOf returns the JSON field a reader of n's input starts at ("" for
+// the document root): set when the input is an http source with records.
+func (b *builder) startOf(n *ir.Node) string {
+	if len(n.Inputs) == 0 {
+		return ""
+	}
+	starts := map[string]bool{}
+	var walk func(id ir.NodeID)
+	walk = func(id ir.NodeID) {
+		in := b.pl.Node(id)
+		if _, ok := in.Op.(*ir.Union); ok {
+			for _, x := range in.Inputs {
+				walk(x)
+			}
+			return
+		}
+		starts[b.start[id]] = true
+	}
+	walk(n.Inputs[0])
+	if len(starts) > 1 {
+		b.errorf(diag.UnsupportedConnector, n.Pos, "Inputs of different shapes",
+			"Node %q reads a union of an http source whose records sit inside the response and other inputs; NiFi's reader can start at one place only. Add a map after the http source.", n.Name)
+	}
+	for s := range starts {
+		return s
+	}
+	return ""
 }
 
 func secretKey(v value) string {
@@ -325,6 +429,7 @@ func (b *builder) sink(n *ir.Node, op *ir.Sink) {
 	c := &op.Connector
 	in := b.outs[n.Inputs[0]]
 	t := n.Out
+	start := b.startOf(n)
 	switch c.Kind {
 	case "kafka", "upsert-kafka":
 		p := b.processor(n, "publish", n.Name, "org.apache.nifi.kafka.processors.PublishKafka", "nifi-kafka-nar", relSuccess, relFailure)
@@ -334,7 +439,7 @@ func (b *builder) sink(n *ir.Node, op *ir.Sink) {
 		}
 		b.setP(p, pKafkaConn, lit(b.kafkaService(n, c).Identifier))
 		b.setP(p, pTopicName, topic)
-		b.setP(p, pRecordReader, lit(b.reader(n, "json", t).Identifier))
+		b.setP(p, pRecordReader, lit(b.reader(n, "json", t, start).Identifier))
 		format := c.Format
 		if format == "" {
 			format = "json"
@@ -362,7 +467,7 @@ func (b *builder) sink(n *ir.Node, op *ir.Sink) {
 		} else if i := strings.Index(table.s, "."); i > 0 {
 			schemaName, tableName = table.s[:i], table.s[i+1:]
 		}
-		b.setP(p, pRecordReader, lit(b.reader(n, "json", t).Identifier))
+		b.setP(p, pRecordReader, lit(b.reader(n, "json", t, start).Identifier))
 		b.setP(p, pDBType, lit("PostgreSQL"))
 		if len(op.Key) > 0 {
 			b.setP(p, pStatement, lit("UPSERT"))
@@ -403,7 +508,7 @@ func (b *builder) sink(n *ir.Node, op *ir.Sink) {
 		b.setP(p, pMongoClient, lit(svc.Identifier))
 		b.setP(p, pMongoDB, db)
 		b.setP(p, pMongoColl, coll)
-		b.setP(p, pRecordReader, lit(b.reader(n, "json", t).Identifier))
+		b.setP(p, pRecordReader, lit(b.reader(n, "json", t, start).Identifier))
 		if len(op.Key) > 0 {
 			b.setP(p, pMongoUpdKeys, lit(strings.Join(op.Key, ",")))
 		}
@@ -418,7 +523,7 @@ func (b *builder) sink(n *ir.Node, op *ir.Sink) {
 			// PutS3Object writes FlowFile content as is: convert the JSON
 			// records between processors to the sink's format first.
 			conv := b.processor(n, "convert", n.Name+" ("+format+")", "org.apache.nifi.processors.standard.ConvertRecord", narStandard, relSuccess, relFailure)
-			b.setP(conv, pQRReader, lit(b.reader(n, "json", t).Identifier))
+			b.setP(conv, pQRReader, lit(b.reader(n, "json", t, start).Identifier))
 			b.setP(conv, pQRWriter, lit(b.writer(n, format, t).Identifier))
 			b.connect(in, conv)
 			b.retryLoop(conv, relFailure)

@@ -156,6 +156,11 @@ func (t *translator) lit(e *ir.Expr) string {
 	return t.fail(diag.UnsupportedFunction, e, "literal of Go type %T", e.Value)
 }
 
+var rpathFns = map[rtype.Kind]string{
+	rtype.String: "RPATH_STRING", rtype.Int32: "RPATH_INT", rtype.Int64: "RPATH_LONG",
+	rtype.Float32: "RPATH_FLOAT", rtype.Float64: "RPATH_DOUBLE",
+}
+
 var binOps = map[ir.Fn]string{
 	ir.FnMul: "*", ir.FnEq: "=", ir.FnNe: "<>", ir.FnLt: "<", ir.FnLe: "<=", ir.FnGt: ">", ir.FnGe: ">=",
 	ir.FnAnd: "AND", ir.FnOr: "OR",
@@ -186,10 +191,18 @@ func (t *translator) expr(e *ir.Expr) string {
 		if e.Input != 0 || e.Var != "" {
 			return t.fail(diag.UnsupportedOperator, e, "a reference to another input or a pattern variable")
 		}
-		if len(e.Path) != 1 {
-			return t.fail(diag.UnsupportedFunction, e, "nested field access (%s) is not translated to NiFi's SQL", strings.Join(e.Path, "."))
+		if len(e.Path) == 1 {
+			return quoteIdent(e.Path[0])
 		}
-		return quoteIdent(e.Path[0])
+		// Nested fields: NiFi's RecordPath functions over the record column
+		// (QueryRecord registers RPATH_STRING, RPATH_INT, RPATH_LONG,
+		// RPATH_FLOAT, RPATH_DOUBLE); they return null when a step is
+		// missing, as a null parent does in the IR.
+		fn, ok := rpathFns[e.Type.Kind]
+		if !ok {
+			return t.fail(diag.UnsupportedFunction, e, "nested field %s of type %s: NiFi's RecordPath functions return only strings and numbers", strings.Join(e.Path, "."), e.Type)
+		}
+		return fn + "(" + quoteIdent(e.Path[0]) + ", " + quoteString("/"+strings.Join(e.Path[1:], "/")) + ")"
 	case ir.ListExpr:
 		return t.fail(diag.UnsupportedFunction, e, "a list value outside `in`")
 	case ir.Call:

@@ -18,6 +18,10 @@ var relationships = map[string][]string{
 	"org.apache.nifi.processors.standard.PutDatabaseRecord": {relSuccess, relFailure, relRetry},
 	"org.apache.nifi.processors.mongodb.PutMongoRecord":     {relSuccess, relFailure},
 	"org.apache.nifi.processors.aws.s3.PutS3Object":         {relSuccess, relFailure},
+	"org.apache.nifi.processors.standard.GenerateFlowFile":  {relSuccess},
+	"org.apache.nifi.processors.attributes.UpdateAttribute": {relSuccess, "set state fail"},
+	"org.apache.nifi.processors.standard.RouteOnAttribute":  {"unmatched"},
+	"org.apache.nifi.processors.standard.EvaluateJsonPath":  {"matched", "unmatched", relFailure},
 }
 
 var paramRef = regexp.MustCompile(`#\{([^}]*)\}`)
@@ -188,7 +192,7 @@ func Validate(s *Snapshot) []string {
 
 func procRels(p *Processor) []string {
 	rels := append([]string(nil), relationships[p.Type]...)
-	if p.Type == "org.apache.nifi.processors.standard.QueryRecord" {
+	if p.Type == "org.apache.nifi.processors.standard.QueryRecord" || p.Type == "org.apache.nifi.processors.standard.RouteOnAttribute" {
 		for _, k := range sortedKeys(p.Properties) {
 			if d := p.PropertyDescriptors[k]; d != nil && d.Dynamic {
 				rels = append(rels, k)
