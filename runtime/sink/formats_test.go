@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"math/big"
 	"os"
 	"strings"
@@ -123,9 +124,17 @@ func fromTwos(b []byte) *big.Int {
 	return v
 }
 
+// avroRows are twoRows without null list elements (Avro items are not
+// nullable).
+func avroRows(t *testing.T) []row.Row {
+	rows := twoRows(t)
+	rows[0][12] = []any{dec(t, "1.5"), dec(t, "-0.01")}
+	return rows
+}
+
 // Avro container files read back with hamba/avro's ocf decoder.
 func TestAvroFile(t *testing.T) {
-	p := writeFile(t, "avro", allType, twoRows(t))
+	p := writeFile(t, "avro", allType, avroRows(t))
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +181,16 @@ func TestAvroFile(t *testing.T) {
 	}
 	if d, _ := got[1]["dsmall"].(*big.Rat); d == nil || d.String() != "-1/2" {
 		t.Errorf("dsmall = %#v", got[1]["dsmall"])
+	}
+}
+
+func TestAvroNullElementRefused(t *testing.T) {
+	n := sinkNode("file", "avro", allType, nil, map[string]any{"path": "x.avro"})
+	w := openWriter(t, n, Options{Dir: t.TempDir()})
+	defer w.Close(context.Background())
+	err := w.Write(context.Background(), twoRows(t))
+	if err == nil || !strings.Contains(err.Error(), "null list element") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -118,7 +118,7 @@ func TestKafkaAvro(t *testing.T) {
 	c := newCluster(t, "all")
 	n := sinkNode("kafka", "avro", allType, []string{"id"}, map[string]any{"topic": "all"})
 	w := openWriter(t, n, Options{Brokers: c.ListenAddrs()})
-	writeAll(t, w, twoRows(t))
+	writeAll(t, w, avroRows(t))
 	w.Close(context.Background())
 	got := readAll(t, c.ListenAddrs(), "all", 2)
 	js, _ := encode.AvroSchema(allType, "Row")
@@ -275,3 +275,4 @@ func TestKafkaOptions(t *testing.T) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+

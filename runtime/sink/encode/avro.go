@@ -21,7 +21,9 @@ import (
 //	              timestamp-nanos (Avro 1.12) beyond
 //	date          int, logicalType date
 //	duration      long nanoseconds
-//	list, map     array, map
+//	list, map     array, map; items and values are not nullable (a nil
+//	              element is an error), as runtime/format's Kafka decoder
+//	              reads them
 //	record        record named rec1, rec2… in depth-first order
 //	nullable      ["null", T] with default null
 //
@@ -102,15 +104,8 @@ func (g *avroGen) record(t *rtype.Type, name string) (any, error) {
 	return obj{{"type", "record"}, {"name", name}, {"fields", fields}}, nil
 }
 
-// elem is the schema of a list element or map value: nullable, since the
-// row contract allows nil inside lists and maps.
-func (g *avroGen) elem(t *rtype.Type) (any, error) {
-	s, err := g.typ(t)
-	if err != nil {
-		return nil, err
-	}
-	return []any{"null", s}, nil
-}
+// elem is the schema of a list element or map value.
+func (g *avroGen) elem(t *rtype.Type) (any, error) { return g.typ(t) }
 
 func (g *avroGen) typ(t *rtype.Type) (any, error) {
 	switch t.Kind {
@@ -298,6 +293,9 @@ func avroConv(s avro.Schema, t *rtype.Type) (func(any) (any, error), error) {
 			}
 			out := make([]any, len(xs))
 			for i, x := range xs {
+				if x == nil {
+					return nil, fmt.Errorf("[%d]: null list element (Avro array items are not nullable)", i)
+				}
 				var err error
 				if out[i], err = c(x); err != nil {
 					return nil, fmt.Errorf("[%d]: %w", i, err)
@@ -321,6 +319,9 @@ func avroConv(s avro.Schema, t *rtype.Type) (func(any) (any, error), error) {
 			}
 			out := make(map[string]any, len(xs))
 			for k, x := range xs {
+				if x == nil {
+					return nil, fmt.Errorf("[%q]: null map value (Avro map values are not nullable)", k)
+				}
 				y, err := c(x)
 				if err != nil {
 					return nil, fmt.Errorf("[%q]: %w", k, err)
