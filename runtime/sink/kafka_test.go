@@ -275,4 +275,3 @@ func TestKafkaOptions(t *testing.T) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
-
