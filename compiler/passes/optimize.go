@@ -1,6 +1,364 @@
 package passes
 
-func fuseFilters(u *Unit)  {}
-func fuseMaps(u *Unit)     {}
-func pruneColumns(u *Unit) {}
-func sliceWindows(u *Unit) {}
+import (
+	"rtsap.dev/rtsapc/compiler/expr"
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
+)
+
+// The optimisations run only on pipelines without errors, after check.
+// Each keeps the meaning of the pipeline exactly; a node that replaces
+// several takes the name and position of the first (upstream) one, so
+// backend diagnostics still point at the user's spec.
+
+// soleConsumer returns the only consumer of n, or nil.
+func soleConsumer(p *ir.Pipeline, n *ir.Node) *ir.Node {
+	cs := p.Consumers(n.ID)
+	if len(cs) != 1 {
+		return nil
+	}
+	return cs[0]
+}
+
+// fuseFilters merges filter→filter into one filter (a && b). Exact: a
+// record passes both filters iff both conditions are true, and && is
+// three-valued like two filters in sequence (null counts as false).
+func fuseFilters(u *Unit) {
+	p := u.P
+	for changed := true; changed; {
+		changed = false
+		for _, n := range p.Nodes {
+			f1, ok := n.Op.(*ir.Filter)
+			if !ok {
+				continue
+			}
+			next := soleConsumer(p, n)
+			if next == nil {
+				continue
+			}
+			f2, ok := next.Op.(*ir.Filter)
+			if !ok {
+				continue
+			}
+			f1.Where = &ir.Expr{Kind: ir.Call, Fn: ir.FnAnd, Type: rtype.BoolType, Args: []*ir.Expr{f1.Where, f2.Where},
+				Pos: f1.Where.Pos, Text: "(" + f1.Where.Text + ") && (" + f2.Where.Text + ")"}
+			absorb(p, n, next)
+			changed = true
+			break
+		}
+	}
+}
+
+// fuseMaps merges map→map into one map by substituting the first map's
+// column expressions into the second. It fuses only when no computed
+// column would be evaluated more than once (each is a reference or a
+// literal, or is read at most once), so fusion never adds work.
+func fuseMaps(u *Unit) {
+	p := u.P
+	for changed := true; changed; {
+		changed = false
+		for _, n := range p.Nodes {
+			m1, ok := n.Op.(*ir.Map)
+			if !ok {
+				continue
+			}
+			next := soleConsumer(p, n)
+			if next == nil {
+				continue
+			}
+			m2, ok := next.Op.(*ir.Map)
+			if !ok || !substitutable(m1, m2) {
+				continue
+			}
+			byName := map[string]*ir.Expr{}
+			for _, c := range m1.Columns {
+				byName[c.Name] = c.Expr
+			}
+			cols := make([]ir.Column, len(m2.Columns))
+			for i, c := range m2.Columns {
+				cols[i] = ir.Column{Name: c.Name, Pos: c.Pos, Expr: substitute(c.Expr, byName)}
+			}
+			m1.Columns = cols
+			absorb(p, n, next)
+			changed = true
+			break
+		}
+	}
+}
+
+// substitutable reports whether m2's reads of m1's columns can be
+// replaced by their expressions without computing anything twice.
+func substitutable(m1, m2 *ir.Map) bool {
+	uses := map[string]int{}
+	for _, c := range m2.Columns {
+		for _, r := range c.Expr.Refs() {
+			uses[r.Field()]++
+			if len(r.Path) > 1 { // a nested read of a computed record
+				for _, c1 := range m1.Columns {
+					if c1.Name == r.Field() && c1.Expr.Kind != ir.Ref {
+						return false
+					}
+				}
+			}
+		}
+	}
+	for _, c := range m1.Columns {
+		if uses[c.Name] > 1 && c.Expr.Kind != ir.Ref && c.Expr.Kind != ir.Lit {
+			return false
+		}
+	}
+	return true
+}
+
+// substitute returns a copy of e with references to columns replaced by
+// (copies of) their defining expressions.
+func substitute(e *ir.Expr, cols map[string]*ir.Expr) *ir.Expr {
+	if e == nil {
+		return nil
+	}
+	if e.Kind == ir.Ref {
+		def, ok := cols[e.Field()]
+		if !ok {
+			return e
+		}
+		out := clone(def)
+		if len(e.Path) > 1 { // def is a Ref (see substitutable)
+			out.Path = append(append([]string(nil), out.Path...), e.Path[1:]...)
+			out.Type = e.Type
+		}
+		return out
+	}
+	c := *e
+	c.Args = make([]*ir.Expr, len(e.Args))
+	for i, a := range e.Args {
+		c.Args[i] = substitute(a, cols)
+	}
+	return &c
+}
+
+func clone(e *ir.Expr) *ir.Expr {
+	c := *e
+	c.Path = append([]string(nil), e.Path...)
+	c.Args = make([]*ir.Expr, len(e.Args))
+	for i, a := range e.Args {
+		c.Args[i] = clone(a)
+	}
+	if len(e.Args) == 0 {
+		c.Args = nil
+	}
+	return &c
+}
+
+// absorb makes keep (upstream) take over drop (its only consumer): keep
+// gets drop's output, drop's consumers read keep, and drop is removed.
+func absorb(p *ir.Pipeline, keep, drop *ir.Node) {
+	keep.Out, keep.EventTime = drop.Out, drop.EventTime
+	for _, n := range p.Nodes {
+		for i, in := range n.Inputs {
+			if in == drop.ID {
+				n.Inputs[i] = keep.ID
+			}
+		}
+	}
+	remove(p, map[ir.NodeID]bool{drop.ID: true})
+}
+
+// remove deletes nodes and renumbers the rest densely, rewriting every
+// reference to a node ID.
+func remove(p *ir.Pipeline, gone map[ir.NodeID]bool) {
+	newID := map[ir.NodeID]ir.NodeID{}
+	var nodes []*ir.Node
+	for _, n := range p.Nodes {
+		if gone[n.ID] {
+			continue
+		}
+		newID[n.ID] = ir.NodeID(len(nodes) + 1)
+		nodes = append(nodes, n)
+	}
+	for _, n := range nodes {
+		n.ID = newID[n.ID]
+		for i, in := range n.Inputs {
+			n.Inputs[i] = newID[in]
+		}
+		switch op := n.Op.(type) {
+		case *ir.Source:
+			op.DeadLetter = newID[op.DeadLetter]
+		case *ir.DeadLetter:
+			op.Source = newID[op.Source]
+		case *ir.Aggregate:
+			op.Late = newID[op.Late]
+		case *ir.LateOutput:
+			op.Of = newID[op.Of]
+		}
+	}
+	p.Nodes = nodes
+}
+
+// pruneColumns narrows what flows between nodes to the columns downstream
+// reads: source outputs (Source.Schema keeps the declared record, so the
+// decoder still validates it; it skips the rest), map columns, and with
+// them the types of filters in between. Sinks, joins, rolling, patterns,
+// dedupe, top-N, unions and lookups keep their whole inputs (they output
+// or key on them); an aggregate reads its keys, its columns' references
+// and the event time (and everything when it has a late output, which
+// re-emits input records).
+func pruneColumns(u *Unit) {
+	p := u.P
+	all := map[string]bool{"*": true}
+	need := make([]map[string]bool, len(p.Nodes)+1) // by ID; nil = nothing yet
+	add := func(id ir.NodeID, cols map[string]bool) {
+		if need[id] == nil {
+			need[id] = map[string]bool{}
+		}
+		for c := range cols {
+			need[id][c] = true
+		}
+	}
+	refs := func(es ...*ir.Expr) map[string]bool {
+		m := map[string]bool{}
+		for _, e := range es {
+			for _, r := range e.Refs() {
+				if r.Input == 0 {
+					m[r.Field()] = true
+				}
+			}
+		}
+		return m
+	}
+	for i := len(p.Nodes) - 1; i >= 0; i-- {
+		n := p.Nodes[i]
+		mine := need[n.ID]
+		if mine == nil {
+			mine = map[string]bool{} // nobody reads it (a side output)
+		}
+		if n.EventTime != "" {
+			mine[n.EventTime] = true // watermarks need it
+		}
+		need[n.ID] = mine
+		switch op := n.Op.(type) {
+		case *ir.Filter:
+			add(n.Inputs[0], mine)
+			add(n.Inputs[0], refs(op.Where))
+		case *ir.Map:
+			if !mine["*"] {
+				var kept []ir.Column
+				for _, c := range op.Columns {
+					if mine[c.Name] {
+						kept = append(kept, c)
+					}
+				}
+				if len(kept) > 0 {
+					op.Columns = kept
+				} else {
+					op.Columns = op.Columns[:1] // a record needs a column
+				}
+			}
+			var es []*ir.Expr
+			for _, c := range op.Columns {
+				es = append(es, c.Expr)
+			}
+			add(n.Inputs[0], refs(es...))
+		case *ir.Aggregate:
+			if op.Late != 0 {
+				add(n.Inputs[0], all)
+				continue
+			}
+			var es []*ir.Expr
+			for _, c := range op.Keys {
+				es = append(es, c.Expr)
+			}
+			for _, c := range op.Columns {
+				es = append(es, c.Expr)
+			}
+			add(n.Inputs[0], refs(es...))
+			if in := p.Node(n.Inputs[0]); in.EventTime != "" {
+				add(n.Inputs[0], map[string]bool{in.EventTime: true})
+			}
+		case *ir.Source, *ir.DeadLetter, *ir.LateOutput:
+		default:
+			for _, in := range n.Inputs {
+				add(in, all)
+			}
+		}
+	}
+	// Narrow forwards.
+	for _, n := range p.Nodes {
+		switch op := n.Op.(type) {
+		case *ir.Source:
+			if need[n.ID]["*"] || len(need[n.ID]) == 0 {
+				continue
+			}
+			n.Out = narrow(op.Schema, need[n.ID])
+		case *ir.Filter:
+			n.Out = p.Node(n.Inputs[0]).Out
+		case *ir.Map:
+			var fs []rtype.Field
+			for _, c := range op.Columns {
+				f, _ := n.Out.Field(c.Name)
+				fs = append(fs, f)
+			}
+			n.Out = rtype.RecordOf(fs...)
+		}
+	}
+}
+
+// narrow keeps the fields of t named in keep, in t's order.
+func narrow(t *rtype.Type, keep map[string]bool) *rtype.Type {
+	var fs []rtype.Field
+	for _, f := range t.Fields {
+		if keep[f.Name] {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return t
+	}
+	return rtype.RecordOf(fs...)
+}
+
+// sliceWindows sets Window.Panes on windowed aggregates whose windows are
+// unions of equal panes — hop windows whose size is a multiple of the
+// slide (panes of the slide), cumulate windows (panes of the step) — when
+// every aggregate is mergeable (expr.Mergeable): each record is then
+// added to one pane instead of size/slide windows, and a window's result
+// merges its panes' partials. Session and tumble windows are left alone
+// (a tumble window is its own single pane).
+func sliceWindows(u *Unit) {
+	for _, n := range u.P.Nodes {
+		op, ok := n.Op.(*ir.Aggregate)
+		if !ok || op.Window == nil {
+			continue
+		}
+		w := op.Window
+		var pane = w.Slide
+		switch w.Kind {
+		case ir.Hop:
+			if w.Slide == 0 || w.Size%w.Slide != 0 || w.Size == w.Slide {
+				continue
+			}
+		case ir.Cumulate:
+			pane = w.Step
+			if w.Step == 0 || w.Size%w.Step != 0 {
+				continue
+			}
+		default:
+			continue
+		}
+		if mergeable(op) {
+			w.Panes = pane
+		}
+	}
+}
+
+func mergeable(op *ir.Aggregate) bool {
+	ok := true
+	for _, c := range op.Columns {
+		c.Expr.Walk(func(e *ir.Expr) bool {
+			if e.Kind == ir.Call && e.Fn.IsAggregate() && !expr.Mergeable(e.Fn) {
+				ok = false
+			}
+			return ok
+		})
+	}
+	return ok
+}
