@@ -78,9 +78,13 @@ func Build(prog *ir.Program, p *ir.Pipeline, opts *backends.Options) (*Static, d
 		expected := env == nil && c.String("connection", "") != ""
 		if id.Unresolved != "" && !expected && !warned[[2]string{id.Namespace, id.Name}] {
 			warned[[2]string{id.Namespace, id.Name}] = true
+			remedy := id.Remedy
+			if remedy == "" {
+				remedy = "Set it on the connector, or in the environment connection it names and build with --env."
+			}
 			ds = ds.Append(diag.Warningf(diag.UnresolvedDatasetName, n.Pos, "Dataset namespace not derivable",
-				"The %s connector of %q sets no %s, here or in the environment, so its OpenLineage namespace is %q and will not match what engines report. Set it on the connector or in an environment connection and build with --env.",
-				c.Kind, n.Name, id.Unresolved, id.Namespace))
+				"The %s connector of %q sets no %s, here or in the environment, so its OpenLineage namespace is %q and will not match what engines report. %s",
+				c.Kind, n.Name, id.Unresolved, id.Namespace, remedy))
 		}
 		return id
 	}

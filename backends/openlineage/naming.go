@@ -23,6 +23,8 @@ type DatasetID struct {
 	// Unresolved says what the spec and environment lacked to name the
 	// dataset exactly ("brokers"); the namespace then holds "unresolved".
 	Unresolved string
+	// Remedy says how to supply it, when the connector's own options cannot.
+	Remedy string
 }
 
 // Unresolved is the host part used when a connector names no host.
@@ -101,7 +103,8 @@ func Dataset(c *ir.Connector, env *ir.Environment) DatasetID {
 			hosts = strings.Split(u.Host, ",")
 		}
 		if len(hosts) == 0 {
-			id.Namespace, id.Unresolved = "mongodb://"+Unresolved, "hosts (the uri is a secret)"
+			id.Namespace, id.Unresolved = "mongodb://"+Unresolved, "hosts"
+			id.Remedy = "Its uri is a secret, so list the servers as hosts: [\"host:port\", …] in an environment connection of kind mongodb, name it with connection: \"…\", and build with --env."
 			return id
 		}
 		id.Namespace = "mongodb://" + hostPort(hosts[0], defaultPorts["mongodb"])
