@@ -2,6 +2,8 @@ package argo
 
 import (
 	"fmt"
+	"math"
+	"regexp"
 	"strings"
 
 	"rtsap.dev/rtsapc/backends/k8s"
@@ -61,21 +63,34 @@ func (g *gen) sparkApplication(pl *ir.Pipeline) (string, error) {
 	if image == "" {
 		image = g.opts.Setting("spark.image", "docker.io/apache/spark:4.0.4")
 	}
-	mem := pl.Deploy.Memory
-	if mem == "" {
-		mem = "1g"
+	mem := sparkMemory(pl.Deploy.Memory)
+	inst := int32(pl.Deploy.Replicas)
+	if inst <= 0 {
+		inst = int32(pl.Deploy.Parallelism)
 	}
-	inst := int32(pl.Deploy.Parallelism)
 	if inst <= 0 {
 		inst = 1
+	}
+	cores := int32(math.Ceil(pl.Deploy.CPU))
+	if cores <= 0 {
+		cores = 1
+	}
+	version := g.opts.Setting("spark.version", "")
+	if version == "" {
+		// The image's tag names the Spark version when it is one ("…/spark:3.5.3").
+		if i := strings.LastIndex(image, ":"); i >= 0 && sparkVersion.MatchString(image[i+1:]) {
+			version = sparkVersion.FindString(image[i+1:])
+		} else {
+			version = "4.0.4"
+		}
 	}
 	main := g.opts.Setting("spark.mainApplicationFile", "local:///opt/rtsap/{pipeline}/job.py")
 	app := sparkApp{APIVersion: "sparkoperator.k8s.io/v1beta2", Kind: "SparkApplication", Metadata: g.jobMeta(pl),
 		Spec: sparkSpec{Type: "Python", PythonVersion: "3", Mode: "cluster", Image: image,
 			MainApplicationFile: strings.ReplaceAll(main, "{pipeline}", PathSegment(pl.Name)),
-			SparkVersion:        g.opts.Setting("spark.version", "4.0.4"),
+			SparkVersion:        version,
 			Driver:              sparkPod{Cores: 1, Memory: mem, ServiceAccount: g.opts.Setting("spark.serviceAccount", "spark-operator-spark")},
-			Executor:            sparkPod{Cores: 1, Memory: mem, Instances: &inst}}}
+			Executor:            sparkPod{Cores: cores, Memory: mem, Instances: &inst}}}
 	app.Spec.RestartPolicy.Type = "Never"
 	if len(pl.Deploy.Config) > 0 {
 		app.Spec.SparkConf = map[string]string{}
@@ -88,6 +103,22 @@ func (g *gen) sparkApplication(pl *ir.Pipeline) (string, error) {
 		return "", fmt.Errorf("encoding SparkApplication: %v", err)
 	}
 	return string(b), nil
+}
+
+var sparkVersion = regexp.MustCompile(`^\d+\.\d+\.\d+`)
+
+// sparkMemory converts a Kubernetes quantity ("16Gi") to Spark's notation
+// ("16g"; Spark's suffixes are binary).
+func sparkMemory(q string) string {
+	if q == "" {
+		return "1g"
+	}
+	for k8sUnit, spark := range map[string]string{"Gi": "g", "Mi": "m", "Ki": "k", "Ti": "t"} {
+		if strings.HasSuffix(q, k8sUnit) {
+			return strings.TrimSuffix(q, k8sUnit) + spark
+		}
+	}
+	return q
 }
 
 type flinkDep struct {
@@ -130,9 +161,9 @@ func (g *gen) flinkDeployment(pl *ir.Pipeline) (string, error) {
 	if par <= 0 {
 		par = 1
 	}
-	mem := pl.Deploy.Memory
-	if mem == "" {
-		mem = "2048m"
+	mem := "2048m"
+	if pl.Deploy.Memory != "" {
+		mem = sparkMemory(pl.Deploy.Memory) // Flink's MemorySize reads "16g" too
 	}
 	d := flinkDep{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Metadata: g.jobMeta(pl),
 		Spec: flinkSpec{Image: image, FlinkVersion: g.opts.Setting("flink.version", "v2_2"),
@@ -145,6 +176,9 @@ func (g *gen) flinkDeployment(pl *ir.Pipeline) (string, error) {
 				Parallelism: par, UpgradeMode: "stateless"}}}
 	for _, p := range []*flinkPod{&d.Spec.JobManager, &d.Spec.TaskManager} {
 		p.Resource.CPU = 1
+		if pl.Deploy.CPU > 0 {
+			p.Resource.CPU = pl.Deploy.CPU
+		}
 		p.Resource.Memory = mem
 	}
 	for _, kv := range pl.Deploy.Config {
