@@ -75,10 +75,22 @@ func CheckStale(ctx context.Context, p *Plan, st *state.State, targets map[strin
 			return diag.Diagnostics{diag.Errorf(diag.TargetUnreachable, diag.Range{}, "Target not configured",
 				"The plan changes resources in target %q, which is not configured.", tn)}
 		}
-		live, err := t.Read(ctx, byTarget[tn])
-		if err != nil {
-			return diag.Diagnostics{diag.Errorf(diag.TargetUnreachable, diag.Range{}, "Cannot read target",
-				"Reading the live state of target %q failed: %v", tn, err)}
+		var live map[string]map[string]any
+		if wo, ok := t.(target.WriteOnly); ok && wo.WriteOnly() {
+			// Write-only targets: the state's record is the live form.
+			live = map[string]map[string]any{}
+			for _, r := range byTarget[tn] {
+				if pr := st.Lookup(r.Addr); st != nil && pr != nil {
+					live[r.Addr] = priorBodyOf(pr)
+				}
+			}
+		} else {
+			var err error
+			live, err = t.Read(ctx, byTarget[tn])
+			if err != nil {
+				return diag.Diagnostics{diag.Errorf(diag.TargetUnreachable, diag.Range{}, "Cannot read target",
+					"Reading the live state of target %q failed: %v", tn, err)}
+			}
 		}
 		for _, r := range byTarget[tn] {
 			var pb map[string]any

@@ -38,7 +38,9 @@ func ObjectAddr(kind, nsName string) string {
 	return fmt.Sprintf("kubernetes.%s[%s]", kind, strconv.Quote(nsName))
 }
 
-func LineageAddr(path string) string { return fmt.Sprintf("openlineage.declaration[%s]", strconv.Quote(path)) }
+func LineageAddr(path string) string {
+	return fmt.Sprintf("openlineage.declaration[%s]", strconv.Quote(path))
+}
 
 // kindStage orders Kubernetes kinds: what others refer to first, what
 // starts work last.
@@ -97,7 +99,11 @@ func Desired(prog *ir.Program, set *artifact.Set, rt Routing) ([]*target.Resourc
 					Pipeline: t.Pipeline, Stage: target.Prerequisites, Body: t.Body})
 				continue
 			}
-			data, _ := json.MarshalIndent(t.Body, "", "  ")
+			decl := map[string]any{"topic": t.Name}
+			for k, v := range t.Body {
+				decl[k] = v
+			}
+			data, _ := json.MarshalIndent(decl, "", "  ")
 			out = append(out, dir.Resource("kafka/topics/"+t.Name+".json", append(data, '\n'), t.Pipeline, target.Prerequisites))
 		}
 		for _, p := range prog.Pipelines {

@@ -204,6 +204,14 @@ func Build(ctx context.Context, cfg *Config) (*Plan, diag.Diagnostics) {
 				len(byTarget[tn]), tn, byTarget[tn][0].Addr))
 			continue
 		}
+		if wo, ok := t.(target.WriteOnly); ok && wo.WriteOnly() {
+			for _, r := range byTarget[tn] {
+				if pb, ok := priorBody[r.Addr]; ok && pb != nil {
+					live[r.Addr] = pb
+				}
+			}
+			continue
+		}
 		got, err := t.Read(ctx, byTarget[tn])
 		if err != nil {
 			unreachable[tn] = true

@@ -321,3 +321,19 @@ func (t *memTarget) Delete(_ context.Context, r *target.Resource) error {
 func (t *memTarget) Ready(context.Context, *target.Resource) (target.Readiness, error) {
 	return target.Readiness{Ready: true, Known: true}, nil
 }
+
+func TestViewsDoNotChangeThePlan(t *testing.T) {
+	e := newEnv(t)
+	g := &plan.JobGraph{Pipeline: "vwap", Nodes: []*plan.JobNode{{Name: "a", Op: "source"}}}
+	p := e.plan(files(map[string]string{"a": "1"}), g)
+	var b bytes.Buffer
+	plan.WriteJSON(&b, p)
+	plan.WriteHuman(&b, p, plan.HumanOptions{})
+	if len(p.Jobs) != 1 || p.Jobs[0].Graph == nil {
+		t.Fatalf("rendering dropped the job graph the apply records")
+	}
+	e.apply(p)
+	if q := e.plan(files(map[string]string{"a": "1"}), g); q.HasChanges() {
+		t.Errorf("job recorded by apply still planned:\n%s", human(q))
+	}
+}

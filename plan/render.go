@@ -30,7 +30,8 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		rr.After = nil
 		q.Records[i] = &rr
 	}
-	for i, j := range q.Jobs {
+	q.Jobs = make([]*JobChange, len(p.Jobs))
+	for i, j := range p.Jobs {
 		jj := *j
 		jj.Graph = nil
 		q.Jobs[i] = &jj
@@ -107,7 +108,7 @@ func (h *human) plan(p *Plan) {
 				continue
 			}
 			h.printf("  %s %s\n", h.sym(Update), d.Addr)
-			h.fields(d.Fields, "      ")
+			h.fields(d.Fields, "      ", false)
 		}
 		h.printf("\n")
 	}
@@ -132,7 +133,7 @@ func (h *human) plan(p *Plan) {
 		}
 		h.printf("  %s %s%s\n", h.sym(c.Action), c.Addr, note)
 		if c.Action != Delete {
-			h.fields(c.Fields, "      ")
+			h.fields(c.Fields, "      ", c.Action == Create)
 		}
 	}
 	if len(p.Jobs) > 0 {
@@ -181,13 +182,20 @@ func (h *human) records(p *Plan) {
 	}
 }
 
-func (h *human) fields(fs []FieldChange, indent string) {
+// fields renders field changes; for a new resource, multi-line text (a
+// file's content) is summarised rather than printed whole.
+func (h *human) fields(fs []FieldChange, indent string, created bool) {
 	for _, f := range fs {
 		path := RenderPath(f.Path)
 		if path == "" {
 			path = "(whole value)"
 		}
 		bs, as := isMultiline(f.Before), isMultiline(f.After)
+		if created && as && !f.Sensitive {
+			n := len(splitLines(str(f.After)))
+			h.printf("%s%s %s: (%d lines)\n", indent, h.sym(Create), path, n)
+			continue
+		}
 		if (bs || as) && !f.Sensitive {
 			h.printf("%s%s %s:\n", indent, h.sym(f.Action), path)
 			h.lines(str(f.Before), str(f.After), indent+"    ")

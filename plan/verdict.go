@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"rtsap.dev/rtsapc/compiler/ir"
 )
@@ -165,7 +166,16 @@ func windowString(w *ir.Window) string {
 	if w == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s size %s slide %s gap %s step %s offset %s", w.Kind, w.Size, w.Slide, w.Gap, w.Step, w.Offset)
+	var parts []string
+	for _, x := range []struct {
+		k string
+		d time.Duration
+	}{{"size", w.Size}, {"slide", w.Slide}, {"gap", w.Gap}, {"step", w.Step}, {"offset", w.Offset}} {
+		if x.d != 0 {
+			parts = append(parts, x.k+" "+x.d.String())
+		}
+	}
+	return fmt.Sprintf("%s(%s)", w.Kind, strings.Join(parts, ", "))
 }
 
 // JobChange is what happens to one streaming job.

@@ -67,8 +67,11 @@ func New() *State {
 	return &State{Version: FormatVersion, Lineage: uuid.NewString()}
 }
 
-// Lookup returns the resource at addr, or nil.
+// Lookup returns the resource at addr, or nil (also on a nil state).
 func (s *State) Lookup(addr string) *Resource {
+	if s == nil {
+		return nil
+	}
 	i := sort.Search(len(s.Resources), func(i int) bool { return s.Resources[i].Addr >= addr })
 	if i < len(s.Resources) && s.Resources[i].Addr == addr {
 		return s.Resources[i]

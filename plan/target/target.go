@@ -90,6 +90,10 @@ type Replacer interface {
 	NeedsReplace(r *Resource, live map[string]any) (bool, string)
 }
 
+// WriteOnly is implemented by targets that cannot be read back (a lineage
+// endpoint): the plan takes what the state recorded as the live form.
+type WriteOnly interface{ WriteOnly() bool }
+
 // Closer is implemented by targets holding connections.
 type Closer interface{ Close() }
 
