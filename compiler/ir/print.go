@@ -465,7 +465,11 @@ func writeExpr(b *strings.Builder, e *Expr) {
 		case time.Duration:
 			b.WriteString(Dur(v))
 		case float64:
-			b.WriteString(strconv.FormatFloat(v, 'g', -1, 64) + ":float64")
+			f := strconv.FormatFloat(v, 'g', -1, 64)
+			if !strings.ContainsAny(f, ".eIN") {
+				f += ".0"
+			}
+			b.WriteString(f + ":float64")
 		case int64:
 			b.WriteString(strconv.FormatInt(v, 10))
 		default:
@@ -551,7 +555,14 @@ func (pr *printer) step(what string, st *Step) {
 	}
 	pr.line(1, "%s%s", s, pos(st.Pos))
 	if c := st.Container; c != nil {
-		pr.line(2, "container %s command %q args %q", strconv.Quote(c.Image), c.Command, c.Args)
+		line := "container " + strconv.Quote(c.Image)
+		if len(c.Command) > 0 {
+			line += fmt.Sprintf(" command %q", c.Command)
+		}
+		if len(c.Args) > 0 {
+			line += fmt.Sprintf(" args %q", c.Args)
+		}
+		pr.line(2, "%s", line)
 		for _, kv := range c.Env {
 			pr.line(3, "env %s=%s", kv.Key, strconv.Quote(kv.Value))
 		}
