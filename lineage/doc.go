@@ -21,6 +21,12 @@
 //	}
 //	em.Close(ctxWithTimeout)                   // flush what is queued, bounded by the context
 //
+// or, in one call, with the same outcome rules:
+//
+//	err = lineage.Track(ctx, em, lineage.RunConfig{Job: jobJSON}, func(ctx context.Context) error {
+//		return beamrt.Run(ctx, pipeline, opts)
+//	})
+//
 // jobJSON is the content of <pipeline>/openlineage/job.json (the Beam
 // backend embeds it, or calls openlineage.Build at generation time).
 //

@@ -453,3 +453,62 @@ func TestKafkaTransport(t *testing.T) {
 		}
 	}
 }
+
+func TestTrack(t *testing.T) {
+	boom := errors.New("boom")
+	cases := []struct {
+		name   string
+		cancel bool
+		err    error
+		want   ol.EventType
+	}{
+		{"complete", false, nil, ol.Complete},
+		{"fail", false, boom, ol.Fail},
+		{"abort", true, context.Canceled, ol.Abort},
+	}
+	for _, c := range cases {
+		ct := &chanTransport{ch: make(chan lineage.Message, 10)}
+		em := lineage.NewEmitter(ct, lineage.EmitterOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		err := lineage.Track(ctx, em, lineage.RunConfig{Job: staticJob(t, ir.Batch)}, func(ctx context.Context) error {
+			if c.cancel {
+				cancel()
+			}
+			return c.err
+		})
+		cancel()
+		if err != c.err {
+			t.Errorf("%s: Track returned %v, want %v", c.name, err, c.err)
+		}
+		if start, end := next(t, ct.ch), next(t, ct.ch); start.EventType != ol.Start || end.EventType != c.want {
+			t.Errorf("%s: %s then %s", c.name, start.EventType, end.EventType)
+		}
+		em.Close(context.Background())
+	}
+	// An unreadable static job: f still runs, nothing is emitted.
+	ct := &chanTransport{ch: make(chan lineage.Message, 10)}
+	em := lineage.NewEmitter(ct, lineage.EmitterOptions{})
+	ran := false
+	if err := lineage.Track(context.Background(), em, lineage.RunConfig{Job: []byte("not json")}, func(context.Context) error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("ran=%v err=%v", ran, err)
+	}
+	em.Close(context.Background())
+	if len(ct.ch) != 0 {
+		t.Fatal("events emitted for an unreadable job")
+	}
+}
+
+type panicTransport struct{}
+
+func (panicTransport) Send(context.Context, lineage.Message) error { panic("transport bug") }
+func (panicTransport) Close() error                                { return nil }
+
+func TestTransportPanicIsContained(t *testing.T) {
+	var got error
+	em := lineage.NewEmitter(panicTransport{}, lineage.EmitterOptions{OnError: func(err error) { got = err }})
+	em.Emit(json.RawMessage(`{"job":{"namespace":"a","name":"b"}}`))
+	em.Close(context.Background())
+	if s := em.Stats(); s.Failed != 1 || got == nil {
+		t.Fatalf("stats %+v err %v", s, got)
+	}
+}

@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,4 +173,25 @@ func adapterVersion() string {
 		}
 	}
 	return ""
+}
+
+// Track runs f as one lineage run: START before it, then COMPLETE when f
+// returns nil, ABORT when ctx was cancelled, FAIL (with f's error)
+// otherwise. It returns f's error unchanged; lineage problems never change
+// the outcome — with an unreadable cfg.Job, f runs without lineage.
+func Track(ctx context.Context, em *Emitter, cfg RunConfig, f func(context.Context) error) error {
+	run, err := StartRun(em, cfg)
+	if err != nil {
+		return f(ctx)
+	}
+	ferr := f(ctx)
+	switch {
+	case ferr == nil:
+		run.Complete()
+	case ctx.Err() != nil:
+		run.Abort()
+	default:
+		run.Fail(ferr)
+	}
+	return ferr
 }
