@@ -184,6 +184,13 @@ func jobFacets(prog *ir.Program, p *ir.Pipeline, opts *backends.Options, produce
 	if p.Description != "" {
 		f.Documentation = ol.NewJobDoc(producer, p.Description)
 	}
+	if len(p.Labels) > 0 { // sorted by key in the IR
+		tags := make([]ol.Tag, len(p.Labels))
+		for i, kv := range p.Labels {
+			tags[i] = ol.Tag{Key: kv.Key, Value: kv.Value, Source: "USER"}
+		}
+		f.Tags = ol.NewJobTags(producer, tags)
+	}
 	return f
 }
 

@@ -61,6 +61,7 @@ func (b *builder) add(name string, op ir.Op, out *rtype.Type, et string, inputs 
 // vwapPipeline is DESIGN.md's example: filter, hop-window aggregate, sink.
 func vwapPipeline() *ir.Pipeline {
 	b := newPipeline("equities-vwap", ir.Streaming, "flink")
+	b.p.Labels = []ir.KV{{Key: "team", Value: "market-data"}, {Key: "tier", Value: "1"}}
 	src := b.add("trades", &ir.Source{Connector: kafka("md.trades", "kafka-0:9092", "kafka-1:9092"), Schema: tradeT,
 		EventTime: "ts", MaxOutOfOrderness: 5 * time.Second}, tradeT, "ts")
 	lit := b.add("lit", &ir.Filter{Where: call(ir.FnAnd, call(ir.FnNe, ref("venue"), lit("DARK")), call(ir.FnGt, ref("size"), lit(int64(0))))}, tradeT, "ts", src)

@@ -16,6 +16,7 @@ const (
 	SourceCodeLocationFacetURL = facetBase + "1-1-0/SourceCodeLocationJobFacet.json#/$defs/SourceCodeLocationJobFacet"
 	JobOwnershipFacetURL       = facetBase + "1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet"
 	JobDocFacetURL             = facetBase + "1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet"
+	JobTagsFacetURL            = facetBase + "1-0-0/TagsJobFacet.json#/$defs/TagsJobFacet"
 	ParentFacetURL             = facetBase + "1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet"
 	ProcessingEngineFacetURL   = facetBase + "1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet"
 	NominalTimeFacetURL        = facetBase + "1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
@@ -341,4 +342,22 @@ func NewInputStatistics(producer string, rows, size int64) *StatisticsFacet {
 
 func NewOutputStatistics(producer string, rows, size int64) *StatisticsFacet {
 	return &StatisticsFacet{Base: base(producer, OutputStatisticsFacetURL), RowCount: rows, Size: size}
+}
+
+// TagsFacet is the tags facet of a job.
+type TagsFacet struct {
+	Base
+	Tags []Tag `json:"tags"`
+}
+
+// Tag is a key/value tag and where it came from.
+type Tag struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source string `json:"source,omitempty"`
+}
+
+// NewJobTags returns a job tags facet.
+func NewJobTags(producer string, tags []Tag) *TagsFacet {
+	return &TagsFacet{Base: base(producer, JobTagsFacetURL), Tags: tags}
 }

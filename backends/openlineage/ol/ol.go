@@ -139,6 +139,7 @@ type JobFacets struct {
 	SourceCodeLocation *SourceCodeLocationJobFacet `json:"sourceCodeLocation,omitempty"`
 	Ownership          *OwnershipFacet             `json:"ownership,omitempty"`
 	Documentation      *DocumentationFacet         `json:"documentation,omitempty"`
+	Tags               *TagsFacet                  `json:"tags,omitempty"`
 }
 
 // DatasetFacets are the dataset facets rtsapc emits.
