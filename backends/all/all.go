@@ -4,6 +4,7 @@ package all
 import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/argo"
+	"rtsap.dev/rtsapc/backends/flink"
 	"rtsap.dev/rtsapc/backends/irdump"
 	"rtsap.dev/rtsapc/backends/nifi"
 	"rtsap.dev/rtsapc/backends/openlineage"
@@ -16,6 +17,7 @@ var Backends = []*backends.Backend{
 	nifi.Backend,
 	argo.Backend,
 	openlineage.Backend,
+	flink.Backend,
 }
 
 // Default returns a registry holding Backends.

@@ -1,0 +1,126 @@
+// Package flink is the Flink backend: per pipeline, a Flink SQL script run
+// by the Flink Kubernetes Operator through a SQL-runner jar, a ConfigMap
+// holding the script, a FlinkDeployment in application mode (or a
+// FlinkSessionJob for a session cluster), and a kustomization.yaml.
+//
+// The script: one CREATE TABLE per source and sink (connector options,
+// WATERMARK FOR the event-time field), one CREATE TEMPORARY VIEW per
+// operator (window table functions, OVER, interval/window/lookup joins,
+// MATCH_RECOGNIZE, ROW_NUMBER dedupe and top-N), and every INSERT in one
+// EXECUTE STATEMENT SET. Identifiers are always back-quoted; literals that
+// hold anything the SQL runner could mangle (it strips "--" and "/*…*/"
+// anywhere, trims lines and splits statements at lines ending in ";") are
+// written as U&'…' with escapes.
+//
+// Anything Flink SQL cannot compute with the spec's meaning is reported by
+// Check at the spec node (late outputs, allowed lateness, dead letters,
+// first/last by event time in a grouped aggregation, …).
+package flink
+
+import (
+	"regexp"
+
+	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/artifact"
+	"rtsap.dev/rtsapc/backends/k8s"
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/lang/diag"
+)
+
+// Backend is the flink backend descriptor.
+var Backend = &backends.Backend{
+	Name: "flink",
+	Doc: `Flink SQL on the Flink Kubernetes Operator
+
+Per pipeline, under <pipeline>/flink/: job.sql (Flink SQL), configmap.yaml
+(the script), flinkdeployment.yaml (application mode; or
+flinksessionjob.yaml with --set flink.session=NAME) and kustomization.yaml.
+Every custom resource is validated against the operator's CRD.
+
+Settings: flink.image (flink:2.2), flink.version (2.2), flink.sqlRunnerJar
+(local:///opt/flink/usrlib/sql-runner.jar), flink.serviceAccount (flink),
+flink.stateDir (s3://flink-state; checkpoints, savepoints and HA go under
+<namespace>/<name>/), flink.s3.endpoint, flink.autoscaler, flink.session,
+flink.scriptDir, openlineage.transport/url/endpoint/kafka.topic/kafka.brokers,
+k8s.schemas (CRD folder for validation).`,
+	Scope:    backends.PerPipeline,
+	Check:    check,
+	Generate: generate,
+}
+
+func check(p *ir.Pipeline, opts *backends.Options) diag.Diagnostics {
+	sc := newScript(p, opts)
+	sc.build()
+	return sc.diags.Errs()
+}
+
+var safeSegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Folder is the output folder of a pipeline: its name when that is a safe
+// path segment, else the derived DNS name.
+func Folder(p *ir.Pipeline) string {
+	if safeSegment.MatchString(p.Name) && p.Name != "." && p.Name != ".." {
+		return p.Name
+	}
+	return k8s.DeriveName(p.Name, k8s.DNSLabel)
+}
+
+func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
+	opts := g.Options
+	if opts == nil {
+		opts = &backends.Options{}
+	}
+	ctx := k8s.NewContext(g.Program, opts)
+	var names k8s.Names
+	set := &artifact.Set{}
+	var ds diag.Diagnostics
+	for _, pl := range g.Pipelines {
+		sc := newScript(pl, opts)
+		sql := sc.build()
+		ds = ds.Extend(sc.diags)
+		name, err := names.Derive("flink", pl.Name, nameRule)
+		if err != nil {
+			ds = ds.Append(diag.Errorf(diag.FlinkNameCollision, pl.Pos, "Kubernetes name collision", "%v.", err))
+			continue
+		}
+		cmName := name + "-sql"
+		if err := names.Reserve("configmap", cmName, pl.Name); err != nil {
+			ds = ds.Append(diag.Errorf(diag.FlinkNameCollision, pl.Pos, "Kubernetes name collision", "%v.", err))
+			continue
+		}
+		d := &deployment{pl: pl, opts: opts, ctx: ctx, name: name, cmName: cmName, sc: sc, session: opts.Setting(SetSession, "")}
+		obj := d.object()
+		ds = ds.Extend(d.diags)
+		dir := Folder(pl) + "/flink"
+		var files []*artifact.File
+		files = append(files, &artifact.File{Path: dir + "/" + scriptFile, Kind: artifact.SQL, Data: []byte(sql), Pipeline: pl.Name})
+		cm := k8s.ConfigMap(ctx.Meta(cmName, "flink-sql", pl.Name, pl), map[string]string{scriptFile: sql})
+		kind := "flinkdeployment.yaml"
+		if d.session != "" {
+			kind = "flinksessionjob.yaml"
+		}
+		for _, m := range []struct {
+			path string
+			obj  any
+		}{{dir + "/configmap.yaml", cm}, {dir + "/" + kind, obj}} {
+			f, err := k8s.Manifest(m.path, pl.Name, m.obj)
+			if err != nil {
+				ds = ds.Append(diag.Errorf(diag.InternalError, pl.Pos, "Cannot encode manifest", "%v", err))
+				continue
+			}
+			files = append(files, f)
+		}
+		kf, err := ctx.Kustomization(dir, files, pl.Name)
+		if err != nil {
+			ds = ds.Append(diag.Errorf(diag.InternalError, pl.Pos, "Cannot encode kustomization", "%v", err))
+		} else {
+			files = append(files, kf)
+		}
+		ds = ds.Extend(k8s.Validate(files, opts))
+		for _, f := range files {
+			set.Add(f)
+		}
+	}
+	set.Sort()
+	return set, ds
+}
