@@ -23,6 +23,8 @@ func fileFormat(c *ir.Connector, p string) (filesink.Format, error) {
 			f = "parquet"
 		case ".avro":
 			f = "avro"
+		case ".csv":
+			f = "csv"
 		default:
 			f = "jsonl"
 		}
@@ -34,8 +36,12 @@ func fileFormat(c *ir.Connector, p string) (filesink.Format, error) {
 		return filesink.ParquetFormat, nil
 	case "avro":
 		return filesink.AvroFormat, nil
+	case "csv":
+		if c.Kind == "file" {
+			return filesink.CSVFormat, nil
+		}
 	}
-	return "", fmt.Errorf("%s: format %q is not one of jsonl, parquet, avro", c.Kind, f)
+	return "", fmt.Errorf("%s: format %q is not one of jsonl (json), csv (files), parquet, avro", c.Kind, f)
 }
 
 // objectName is where one writer's file goes. A path ending in "/" is a
@@ -61,7 +67,9 @@ func objectName(p string, f filesink.Format, shard string) string {
 //
 //	path    the file, or a directory when it ends in "/" (relative paths
 //	        resolve against Options.Dir)
-//	format  jsonl (json), parquet or avro; default from the extension
+//	format  jsonl (json: one object per line), csv (with a header line),
+//	        parquet or avro; default from the extension
+//	header  csv: must not be false (the header line is always written)
 func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	c := &op.Connector
 	p := c.String("path", "")
@@ -72,7 +80,10 @@ func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if op.Key != nil && len(op.Key) > 0 {
+	if f == filesink.CSVFormat && !c.Bool("header", true) {
+		return nil, fmt.Errorf("file: csv without a header line is not supported")
+	}
+	if len(op.Key) > 0 {
 		// Files are appended to; a key cannot be honoured.
 		return nil, fmt.Errorf("file: a file sink cannot upsert on key %q", op.Key)
 	}
@@ -85,11 +96,23 @@ func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	})
 }
 
-// newStdout writes JSON lines to Options.Stdout.
+// newStdout writes to Options.Stdout: JSON lines (format json, the
+// default) or an aligned table printed at each flush (format table).
 func newStdout(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	w := opts.Stdout
 	if w == nil {
 		w = os.Stdout
 	}
-	return filesink.NewJSONL(w, node.Out), nil
+	c := &op.Connector
+	format := c.Format
+	if format == "" {
+		format = c.String("format", "json")
+	}
+	switch format {
+	case "json", "jsonl":
+		return filesink.NewJSONL(w, node.Out), nil
+	case "table":
+		return filesink.NewTable(w, node.Out), nil
+	}
+	return nil, fmt.Errorf("stdout: format %q is not json or table", format)
 }

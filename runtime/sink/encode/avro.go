@@ -1,13 +1,16 @@
 package encode
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
-	"github.com/hamba/avro/v2"
 
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/runtime/row"
@@ -168,217 +171,249 @@ func avroName(s string) bool {
 	return true
 }
 
-// AvroRecord converts rows of a record type to hamba/avro's generic form
-// (map[string]any per record) against a parsed schema from [AvroSchema].
-type AvroRecord struct {
-	conv func(any) (any, error)
+// AvroBinary encodes rows of a record type as Avro binary data under the
+// schema of [AvroSchema], directly (no reflection; map entries sorted by
+// key, so equal rows give equal bytes).
+type AvroBinary struct {
+	enc func(b []byte, v any) ([]byte, error)
 }
 
-// NewAvroRecord prepares conversions for rows of rec under schema.
-func NewAvroRecord(schema avro.Schema, rec *rtype.Type) (*AvroRecord, error) {
-	c, err := avroConv(schema, rec)
+// NewAvroBinary prepares the encoder for rows of rec.
+func NewAvroBinary(rec *rtype.Type) (*AvroBinary, error) {
+	if err := CheckAvroNames(rec); err != nil {
+		return nil, err
+	}
+	enc, err := avroEnc(rec)
 	if err != nil {
 		return nil, err
 	}
-	return &AvroRecord{conv: c}, nil
+	return &AvroBinary{enc: enc}, nil
 }
 
-// Native returns the value hamba/avro encodes for r.
-func (a *AvroRecord) Native(r row.Row) (any, error) { return a.conv(r) }
+// Append appends the Avro binary encoding of r.
+func (a *AvroBinary) Append(b []byte, r row.Row) ([]byte, error) { return a.enc(b, r) }
 
-func avroConv(s avro.Schema, t *rtype.Type) (func(any) (any, error), error) {
-	if u, ok := s.(*avro.UnionSchema); ok {
-		// ["null", T]: hamba takes a non-null value as {typeName: value}.
-		var inner avro.Schema
-		for _, m := range u.Types() {
-			if m.Type() != avro.Null {
-				inner = m
-			}
-		}
-		if inner == nil || len(u.Types()) != 2 {
-			return nil, fmt.Errorf("unexpected union %s", s)
-		}
-		c, err := avroConv(inner, t)
-		if err != nil {
-			return nil, err
-		}
-		name := unionName(inner)
-		return func(v any) (any, error) {
-			if v == nil {
-				return nil, nil
-			}
-			x, err := c(v)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{name: x}, nil
-		}, nil
+func appendLong(b []byte, n int64) []byte {
+	return binary.AppendUvarint(b, uint64((n<<1)^(n>>63)))
+}
+
+func appendBytes(b, p []byte) []byte {
+	return append(appendLong(b, int64(len(p))), p...)
+}
+
+// twos returns u as big-endian two's complement (the Avro decimal form).
+func twos(u *big.Int) []byte {
+	n := (u.BitLen() + 8) / 8
+	out := make([]byte, n)
+	if u.Sign() >= 0 {
+		return u.FillBytes(out)
 	}
-	same := func(ok func(any) bool) (func(any) (any, error), error) {
-		return func(v any) (any, error) {
-			if !ok(v) {
-				return nil, typeError(t, v)
-			}
-			return v, nil
-		}, nil
-	}
+	m := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+	return m.Add(m, u).FillBytes(out)
+}
+
+func avroEnc(t *rtype.Type) (func([]byte, any) ([]byte, error), error) {
+	bad := func(v any) error { return typeError(t, v) }
 	switch t.Kind {
 	case rtype.String:
-		return same(func(v any) bool { _, ok := v.(string); return ok })
-	case rtype.Bool:
-		return same(func(v any) bool { _, ok := v.(bool); return ok })
-	case rtype.Int32:
-		return same(func(v any) bool { _, ok := v.(int32); return ok })
-	case rtype.Int64:
-		return same(func(v any) bool { _, ok := v.(int64); return ok })
-	case rtype.Float32:
-		return same(func(v any) bool { _, ok := v.(float32); return ok })
-	case rtype.Float64:
-		return same(func(v any) bool { _, ok := v.(float64); return ok })
-	case rtype.Bytes:
-		return same(func(v any) bool { _, ok := v.([]byte); return ok })
-	case rtype.Duration:
-		return func(v any) (any, error) {
-			d, ok := v.(time.Duration)
+		return func(b []byte, v any) ([]byte, error) {
+			s, ok := v.(string)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
-			return int64(d), nil
+			return append(appendLong(b, int64(len(s))), s...), nil
+		}, nil
+	case rtype.Bool:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(bool)
+			if !ok {
+				return b, bad(v)
+			}
+			if x {
+				return append(b, 1), nil
+			}
+			return append(b, 0), nil
+		}, nil
+	case rtype.Int32:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(int32)
+			if !ok {
+				return b, bad(v)
+			}
+			return appendLong(b, int64(x)), nil
+		}, nil
+	case rtype.Int64:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(int64)
+			if !ok {
+				return b, bad(v)
+			}
+			return appendLong(b, x), nil
+		}, nil
+	case rtype.Duration:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(time.Duration)
+			if !ok {
+				return b, bad(v)
+			}
+			return appendLong(b, int64(x)), nil
+		}, nil
+	case rtype.Float32:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(float32)
+			if !ok {
+				return b, bad(v)
+			}
+			return binary.LittleEndian.AppendUint32(b, math.Float32bits(x)), nil
+		}, nil
+	case rtype.Float64:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.(float64)
+			if !ok {
+				return b, bad(v)
+			}
+			return binary.LittleEndian.AppendUint64(b, math.Float64bits(x)), nil
+		}, nil
+	case rtype.Bytes:
+		return func(b []byte, v any) ([]byte, error) {
+			x, ok := v.([]byte)
+			if !ok {
+				return b, bad(v)
+			}
+			return appendBytes(b, x), nil
 		}, nil
 	case rtype.Decimal:
-		return func(v any) (any, error) {
+		return func(b []byte, v any) ([]byte, error) {
 			d, ok := v.(*apd.Decimal)
 			if !ok || d == nil {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
-			return Rat(d, t.Precision, t.Scale)
+			u, err := Unscaled(d, t.Precision, t.Scale)
+			if err != nil {
+				return b, err
+			}
+			return appendBytes(b, twos(u)), nil
 		}, nil
 	case rtype.Timestamp:
-		return func(v any) (any, error) {
+		unit := int64(time.Nanosecond)
+		switch {
+		case t.Precision <= 3:
+			unit = int64(time.Millisecond)
+		case t.Precision <= 6:
+			unit = int64(time.Microsecond)
+		}
+		return func(b []byte, v any) ([]byte, error) {
 			x, ok := v.(time.Time)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
 			x, err := CheckTime(x, t.Precision)
 			if err != nil {
-				return nil, err
+				return b, err
 			}
-			if t.Precision > 6 {
-				// timestamp-nanos is unknown to hamba: write the long.
-				return x.UnixNano(), nil
-			}
-			return x, nil
+			return appendLong(b, x.Unix()*(int64(time.Second)/unit)+int64(x.Nanosecond())/unit), nil
 		}, nil
 	case rtype.Date:
-		return func(v any) (any, error) {
+		return func(b []byte, v any) ([]byte, error) {
 			x, ok := v.(time.Time)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
-			return x.UTC(), nil
+			sec := x.UTC().Unix()
+			days := sec / 86400
+			if sec%86400 < 0 {
+				days--
+			}
+			return appendLong(b, days), nil
 		}, nil
 	case rtype.List:
-		as, ok := s.(*avro.ArraySchema)
-		if !ok {
-			return nil, fmt.Errorf("schema %s for %s", s.Type(), t)
-		}
-		c, err := avroConv(as.Items(), t.Elem)
+		elem, err := avroEnc(t.Elem)
 		if err != nil {
 			return nil, err
 		}
-		return func(v any) (any, error) {
+		return func(b []byte, v any) ([]byte, error) {
 			xs, ok := v.([]any)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
-			out := make([]any, len(xs))
-			for i, x := range xs {
-				if x == nil {
-					return nil, fmt.Errorf("[%d]: null list element (Avro array items are not nullable)", i)
-				}
-				var err error
-				if out[i], err = c(x); err != nil {
-					return nil, fmt.Errorf("[%d]: %w", i, err)
+			if len(xs) > 0 {
+				b = appendLong(b, int64(len(xs)))
+				for i, x := range xs {
+					if x == nil {
+						return b, fmt.Errorf("[%d]: null list element (Avro array items are not nullable)", i)
+					}
+					var err error
+					if b, err = elem(b, x); err != nil {
+						return b, fmt.Errorf("[%d]: %w", i, err)
+					}
 				}
 			}
-			return out, nil
+			return append(b, 0), nil
 		}, nil
 	case rtype.Map:
-		ms, ok := s.(*avro.MapSchema)
-		if !ok {
-			return nil, fmt.Errorf("schema %s for %s", s.Type(), t)
-		}
-		c, err := avroConv(ms.Values(), t.Elem)
+		elem, err := avroEnc(t.Elem)
 		if err != nil {
 			return nil, err
 		}
-		return func(v any) (any, error) {
+		return func(b []byte, v any) ([]byte, error) {
 			xs, ok := v.(map[string]any)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
-			out := make(map[string]any, len(xs))
-			for k, x := range xs {
-				if x == nil {
-					return nil, fmt.Errorf("[%q]: null map value (Avro map values are not nullable)", k)
+			if len(xs) > 0 {
+				keys := make([]string, 0, len(xs))
+				for k := range xs {
+					keys = append(keys, k)
 				}
-				y, err := c(x)
-				if err != nil {
-					return nil, fmt.Errorf("[%q]: %w", k, err)
+				sort.Strings(keys)
+				b = appendLong(b, int64(len(xs)))
+				for _, k := range keys {
+					if xs[k] == nil {
+						return b, fmt.Errorf("[%q]: null map value (Avro map values are not nullable)", k)
+					}
+					b = append(appendLong(b, int64(len(k))), k...)
+					var err error
+					if b, err = elem(b, xs[k]); err != nil {
+						return b, fmt.Errorf("[%q]: %w", k, err)
+					}
 				}
-				out[k] = y
 			}
-			return out, nil
+			return append(b, 0), nil
 		}, nil
 	case rtype.Record:
-		rs, ok := s.(*avro.RecordSchema)
-		if !ok || len(rs.Fields()) != len(t.Fields) {
-			return nil, fmt.Errorf("schema %s for %s", s.Type(), t)
-		}
-		convs := make([]func(any) (any, error), len(t.Fields))
+		encs := make([]func([]byte, any) ([]byte, error), len(t.Fields))
 		for i, f := range t.Fields {
 			var err error
-			if convs[i], err = avroConv(rs.Fields()[i].Type(), f.Type); err != nil {
+			if encs[i], err = avroEnc(f.Type); err != nil {
 				return nil, fmt.Errorf("field %q: %w", f.Name, err)
 			}
 		}
-		return func(v any) (any, error) {
+		return func(b []byte, v any) ([]byte, error) {
 			r, ok := v.(row.Row)
 			if !ok {
-				return nil, typeError(t, v)
+				return b, bad(v)
 			}
 			if len(r) != len(t.Fields) {
-				return nil, fmt.Errorf("row has %d values, record %s has %d fields", len(r), t, len(t.Fields))
+				return b, fmt.Errorf("row has %d values, record %s has %d fields", len(r), t, len(t.Fields))
 			}
-			out := make(map[string]any, len(r))
 			for i, f := range t.Fields {
-				if r[i] == nil {
-					if !f.Nullable {
-						return nil, fmt.Errorf("field %q: null in a non-nullable field", f.Name)
+				x := r[i]
+				if f.Nullable {
+					if x == nil {
+						b = append(b, 0) // union branch 0: null
+						continue
 					}
-					out[f.Name] = nil
-					continue
+					b = append(b, 2) // union branch 1 (zigzag)
+				} else if x == nil {
+					return b, fmt.Errorf("field %q: null in a non-nullable field", f.Name)
 				}
-				x, err := convs[i](r[i])
-				if err != nil {
-					return nil, fmt.Errorf("field %q: %w", f.Name, err)
+				var err error
+				if b, err = encs[i](b, x); err != nil {
+					return b, fmt.Errorf("field %q: %w", f.Name, err)
 				}
-				out[f.Name] = x
 			}
-			return out, nil
+			return b, nil
 		}, nil
 	}
 	return nil, fmt.Errorf("type %s has no Avro form", t)
-}
-
-// unionName is the key hamba/avro looks a union member up by.
-func unionName(s avro.Schema) string {
-	if n, ok := s.(avro.NamedSchema); ok {
-		return n.FullName()
-	}
-	name := string(s.Type())
-	if l, ok := s.(avro.LogicalTypeSchema); ok && l.Logical() != nil {
-		name += "." + string(l.Logical().Type())
-	}
-	return name
 }

@@ -19,7 +19,8 @@ func avroSchemaOf(cfg Config) (string, error) {
 // avroEncoder writes an Avro object container file.
 type avroEncoder struct {
 	enc *ocf.Encoder
-	rec *encode.AvroRecord
+	bin *encode.AvroBinary
+	buf []byte
 }
 
 func newAvroEncoder(out io.Writer, cfg Config) (*avroEncoder, error) {
@@ -31,7 +32,7 @@ func newAvroEncoder(out io.Writer, cfg Config) (*avroEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := encode.NewAvroRecord(schema, cfg.Record)
+	bin, err := encode.NewAvroBinary(cfg.Record)
 	if err != nil {
 		return nil, err
 	}
@@ -47,16 +48,17 @@ func newAvroEncoder(out io.Writer, cfg Config) (*avroEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &avroEncoder{enc: enc, rec: rec}, nil
+	return &avroEncoder{enc: enc, bin: bin}, nil
 }
 
 func (e *avroEncoder) write(rows []row.Row) error {
 	for _, r := range rows {
-		v, err := e.rec.Native(r)
-		if err != nil {
+		var err error
+		if e.buf, err = e.bin.Append(e.buf[:0], r); err != nil {
 			return err
 		}
-		if err := e.enc.Encode(v); err != nil {
+		// The encoder keeps its own copy of the datum in its block buffer.
+		if _, err := e.enc.Write(e.buf); err != nil {
 			return err
 		}
 	}

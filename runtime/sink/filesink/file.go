@@ -81,6 +81,7 @@ const (
 	JSONLFormat   Format = "jsonl"
 	ParquetFormat Format = "parquet"
 	AvroFormat    Format = "avro"
+	CSVFormat     Format = "csv"
 )
 
 // Ext is the file name extension of the format.
@@ -92,6 +93,8 @@ func (f Format) Ext() string {
 		return ".parquet"
 	case AvroFormat:
 		return ".avro"
+	case CSVFormat:
+		return ".csv"
 	}
 	return ""
 }
@@ -133,7 +136,7 @@ func New(cfg Config) (*Writer, error) {
 		return nil, errors.New("file: empty path")
 	}
 	switch cfg.Format {
-	case JSONLFormat:
+	case JSONLFormat, CSVFormat:
 	case ParquetFormat:
 		if _, err := ParquetSchema(cfg.Record); err != nil {
 			return nil, fmt.Errorf("parquet %s: %w", cfg.Name, err)
@@ -143,7 +146,7 @@ func New(cfg Config) (*Writer, error) {
 			return nil, fmt.Errorf("avro %s: %w", cfg.Name, err)
 		}
 	default:
-		return nil, fmt.Errorf("file %s: unknown format %q (jsonl, parquet, avro)", cfg.Name, cfg.Format)
+		return nil, fmt.Errorf("file %s: unknown format %q (jsonl, csv, parquet, avro)", cfg.Name, cfg.Format)
 	}
 	return &Writer{cfg: cfg}, nil
 }
@@ -165,6 +168,8 @@ func (w *Writer) Open(ctx context.Context) error {
 		enc, err = newParquetEncoder(obj, w.cfg.Record)
 	case AvroFormat:
 		enc, err = newAvroEncoder(obj, w.cfg)
+	case CSVFormat:
+		enc, err = newCSVEncoder(obj, w.cfg.Record)
 	}
 	if err != nil {
 		obj.Abort(ctx)

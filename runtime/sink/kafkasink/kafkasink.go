@@ -127,15 +127,14 @@ func newEncoder(cfg Config, rec *rtype.Type, name string) (rowEncoder, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := avro.Parse(js)
+		if _, err := avro.Parse(js); err != nil {
+			return nil, err
+		}
+		bin, err := encode.NewAvroBinary(rec)
 		if err != nil {
 			return nil, err
 		}
-		ar, err := encode.NewAvroRecord(s, rec)
-		if err != nil {
-			return nil, err
-		}
-		return &avroEncoder{schema: s, text: js, rec: ar, registry: cfg.SchemaRegistry, client: cfg.HTTPClient}, nil
+		return &avroEncoder{text: js, bin: bin, registry: cfg.SchemaRegistry, client: cfg.HTTPClient}, nil
 	case "raw":
 		if len(rec.Fields) != 1 || (rec.Fields[0].Type.Kind != rtype.Bytes && rec.Fields[0].Type.Kind != rtype.String) {
 			return nil, fmt.Errorf("format raw needs exactly one bytes or string field, have %s", rec)
@@ -281,9 +280,8 @@ func (rawEncoder) encode(r row.Row) ([]byte, error) {
 func (rawEncoder) register(context.Context, string) error { return nil }
 
 type avroEncoder struct {
-	schema   avro.Schema
 	text     string
-	rec      *encode.AvroRecord
+	bin      *encode.AvroBinary
 	registry string
 	client   *http.Client
 	id       int32
@@ -291,18 +289,13 @@ type avroEncoder struct {
 }
 
 func (e *avroEncoder) encode(r row.Row) ([]byte, error) {
-	v, err := e.rec.Native(r)
-	if err != nil {
-		return nil, err
+	var b []byte
+	if e.framed {
+		// Confluent framing: magic 0, schema id (big-endian), Avro body.
+		b = make([]byte, 5, 64)
+		binary.BigEndian.PutUint32(b[1:], uint32(e.id))
 	}
-	b, err := avro.Marshal(e.schema, v)
-	if err != nil || !e.framed {
-		return b, err
-	}
-	// Confluent framing: magic 0, schema id (big-endian), Avro body.
-	out := make([]byte, 5, 5+len(b))
-	binary.BigEndian.PutUint32(out[1:], uint32(e.id))
-	return append(out, b...), nil
+	return e.bin.Append(b, r)
 }
 
 func (e *avroEncoder) register(ctx context.Context, subject string) error {
