@@ -27,6 +27,12 @@
 //		return beamrt.Run(ctx, pipeline, opts)
 //	})
 //
+// RunConfig.Stats, when set, reports rows (and bytes) read and written per
+// dataset; the counts ride on RUNNING and terminal events as the
+// inputStatistics and outputStatistics facets. Name the datasets as the
+// static events do: openlineage.Dataset(&connector, env) of the source or
+// sink node.
+//
 // jobJSON is the content of <pipeline>/openlineage/job.json (the Beam
 // backend embeds it, or calls openlineage.Build at generation time).
 //

@@ -82,7 +82,13 @@ func TestRunLifecycleStreaming(t *testing.T) {
 	v := oltest.New(t)
 	ct := &chanTransport{ch: make(chan lineage.Message, 100)}
 	em := lineage.NewEmitter(ct, lineage.EmitterOptions{})
-	run, err := lineage.StartRun(em, lineage.RunConfig{Job: staticJob(t, ir.Streaming), Interval: 5 * time.Millisecond,
+	var rows atomic.Int64
+	stats := func() []lineage.Count {
+		n := rows.Add(10)
+		return []lineage.Count{{Namespace: "kafka://k:9092", Name: "in", Rows: n}, {Namespace: "kafka://k:9092", Name: "out", Output: true, Rows: n / 2, Bytes: n * 100},
+			{Namespace: "kafka://k:9092", Name: "undeclared", Rows: 1}}
+	}
+	run, err := lineage.StartRun(em, lineage.RunConfig{Job: staticJob(t, ir.Streaming), Interval: 5 * time.Millisecond, Stats: stats,
 		EngineVersion: "2.77.0", Parent: ol.NewParent("https://rtsap.dev/rtsapc", ol.DerivedRunID(time.Unix(0, 0), "wf"), "rtsapc", "nightly")})
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +124,15 @@ func TestRunLifecycleStreaming(t *testing.T) {
 			t.Errorf("%s: %v", ev.EventType, err)
 		}
 	}
-	if len(start.Outputs) != 1 || start.Outputs[0].Facets.ColumnLineage == nil || len(running.Outputs) != 0 {
-		t.Errorf("START carries the static datasets, RUNNING none: %d %d", len(start.Outputs), len(running.Outputs))
+	if len(start.Outputs) != 1 || start.Outputs[0].Facets.ColumnLineage == nil || start.Outputs[0].OutputFacets != nil {
+		t.Errorf("START carries the static datasets without statistics: %+v", start.Outputs)
+	}
+	if len(running.Inputs) != 1 || running.Inputs[0].Facets != nil || running.Inputs[0].InputFacets.InputStatistics.RowCount < 10 ||
+		len(running.Outputs) != 1 || running.Outputs[0].OutputFacets.OutputStatistics.Size == 0 {
+		t.Errorf("RUNNING carries bare datasets with statistics: %+v %+v", running.Inputs, running.Outputs)
+	}
+	if len(last.Outputs) != 1 || last.Outputs[0].Facets.ColumnLineage == nil || last.Outputs[0].OutputFacets.OutputStatistics.RowCount < 5 {
+		t.Errorf("COMPLETE carries the static datasets with statistics: %+v", last.Outputs)
 	}
 	jt := start.Job.Facets.JobType
 	if jt.ProcessingType != ol.Streaming || jt.EmissionPattern == nil || jt.EmissionPattern.EventTrigger != ol.Periodic {

@@ -32,6 +32,19 @@ type RunConfig struct {
 	RunID string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Stats, if set, is called for each RUNNING and terminal event; its
+	// counts go into the inputStatistics / outputStatistics facets of the
+	// datasets they name (counts for datasets the job does not declare are
+	// ignored). It must be quick and safe to call from another goroutine.
+	Stats func() []Count
+}
+
+// Count is how much a run read from (Output false) or wrote to a dataset so
+// far.
+type Count struct {
+	Namespace, Name string
+	Output          bool
+	Rows, Bytes     int64
 }
 
 // Run is one execution of a job. Its methods never block on the
@@ -157,7 +170,51 @@ func (r *Run) emit(t ol.EventType, datasets bool, err error) {
 	} else {
 		ev.Job = ol.Job{Namespace: r.static.Job.Namespace, Name: r.static.Job.Name}
 	}
+	if r.cfg.Stats != nil && t != ol.Start {
+		r.withStats(&ev, datasets)
+	}
 	r.em.Emit(ev)
+}
+
+// withStats adds the statistics facets, to copies of the static datasets
+// (full) or to bare references (RUNNING).
+func (r *Run) withStats(ev *ol.RunEvent, full bool) {
+	in := map[[2]string]Count{}
+	out := map[[2]string]Count{}
+	for _, c := range r.cfg.Stats() {
+		if c.Output {
+			out[[2]string{c.Namespace, c.Name}] = c
+		} else {
+			in[[2]string{c.Namespace, c.Name}] = c
+		}
+	}
+	ev.Inputs, ev.Outputs = nil, nil
+	for _, d := range r.static.Inputs {
+		c, ok := in[[2]string{d.Namespace, d.Name}]
+		if !ok && !full {
+			continue
+		}
+		if !full {
+			d = ol.InputDataset{Namespace: d.Namespace, Name: d.Name}
+		}
+		if ok {
+			d.InputFacets = &ol.InputDatasetFacets{InputStatistics: ol.NewInputStatistics(r.producer, c.Rows, c.Bytes)}
+		}
+		ev.Inputs = append(ev.Inputs, d)
+	}
+	for _, d := range r.static.Outputs {
+		c, ok := out[[2]string{d.Namespace, d.Name}]
+		if !ok && !full {
+			continue
+		}
+		if !full {
+			d = ol.OutputDataset{Namespace: d.Namespace, Name: d.Name}
+		}
+		if ok {
+			d.OutputFacets = &ol.OutputDatasetFacets{OutputStatistics: ol.NewOutputStatistics(r.producer, c.Rows, c.Bytes)}
+		}
+		ev.Outputs = append(ev.Outputs, d)
+	}
 }
 
 // adapterVersion is rtsapc's module version when built from a module.
