@@ -1,7 +1,6 @@
 package argo
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -89,7 +88,7 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 		g.errorf(diag.ArgoNameCollision, w.Pos, "Workflow names collide", "%v.", err)
 		return nil
 	}
-	dir := PathSegment(w.Name) + "/argo/"
+	dir := artifact.PathSegment(w.Name) + "/argo/"
 	t := &tasks{g: g, w: w, names: &k8s.Names{}, byStep: map[string]string{}}
 	for _, r := range []string{entrypoint, exitHandler, emitLineage, onExitTask} {
 		_ = t.names.Reserve("Template", r, "\x00"+r)
@@ -299,27 +298,4 @@ func (g *gen) archive(tpls []*Template) {
 			t.ArchiveLocation = &ArchiveLocation{ArchiveLogs: &yes, S3: s3}
 		}
 	}
-}
-
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
-
-// PathSegment turns a workflow name into one path segment: safe names are
-// kept, others percent-encoded byte by byte (injective).
-func PathSegment(name string) string {
-	if safeSegment.MatchString(name) && !strings.Contains(name, "%") {
-		return name
-	}
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0)) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	if b.Len() == 0 {
-		return "%"
-	}
-	return b.String()
 }

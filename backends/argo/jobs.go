@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 
+	"rtsap.dev/rtsapc/backends/artifact"
+
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/compiler/ir"
 )
@@ -87,7 +89,7 @@ func (g *gen) sparkApplication(pl *ir.Pipeline) (string, error) {
 	main := g.opts.Setting("spark.mainApplicationFile", "local:///opt/rtsap/{pipeline}/job.py")
 	app := sparkApp{APIVersion: "sparkoperator.k8s.io/v1beta2", Kind: "SparkApplication", Metadata: g.jobMeta(pl),
 		Spec: sparkSpec{Type: "Python", PythonVersion: "3", Mode: "cluster", Image: image,
-			MainApplicationFile: strings.ReplaceAll(main, "{pipeline}", PathSegment(pl.Name)),
+			MainApplicationFile: strings.ReplaceAll(main, "{pipeline}", artifact.PathSegment(pl.Name)),
 			SparkVersion:        version,
 			Driver:              sparkPod{Cores: 1, Memory: mem, ServiceAccount: g.opts.Setting("spark.serviceAccount", "spark-operator-spark")},
 			Executor:            sparkPod{Cores: cores, Memory: mem, Instances: &inst}}}
@@ -172,7 +174,7 @@ func (g *gen) flinkDeployment(pl *ir.Pipeline) (string, error) {
 			// workflow deletes it (the owner reference) so its state is read.
 			FlinkConfiguration: map[string]string{"execution.runtime-mode": "BATCH"},
 			Job: flinkJob{JarURI: "local:///opt/flink/usrlib/sql-runner.jar",
-				Args:        []string{"/opt/flink/usrlib/sql-scripts/" + PathSegment(pl.Name) + ".sql"},
+				Args:        []string{"/opt/flink/usrlib/sql-scripts/" + artifact.PathSegment(pl.Name) + ".sql"},
 				Parallelism: par, UpgradeMode: "stateless"}}}
 	for _, p := range []*flinkPod{&d.Spec.JobManager, &d.Spec.TaskManager} {
 		p.Resource.CPU = 1

@@ -135,34 +135,10 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 				"This is a bug in rtsapc: %s", strings.Join(errs, "; ")))
 			continue
 		}
-		set.Add(&artifact.File{Path: PathSegment(pl.Name) + "/nifi/flow.json", Kind: artifact.JSON, Data: data,
+		set.Add(&artifact.File{Path: artifact.PathSegment(pl.Name) + "/nifi/flow.json", Kind: artifact.JSON, Data: data,
 			Pipeline: pl.Name, Target: "nifi"})
 	}
 	return set, ds
-}
-
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
-
-// PathSegment turns a pipeline name into one path segment. Safe names are
-// kept; others are percent-encoded byte by byte (and '%' itself), which is
-// injective, so two pipelines never share a folder.
-func PathSegment(name string) string {
-	if safeSegment.MatchString(name) && !strings.Contains(name, "%") {
-		return name
-	}
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0)) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	if b.Len() == 0 {
-		return "%"
-	}
-	return b.String()
 }
 
 func (b *builder) errorf(code diag.Code, r diag.Range, summary, format string, args ...any) {
