@@ -163,7 +163,7 @@ func (r *Registry) Generate(p *ir.Program, targets []string, opts *Options) (*ar
 		g := &Gen{Program: p, Options: opts}
 		for _, pl := range p.Pipelines {
 			if b.Scope == PerPipeline && b.Check != nil {
-				cds := b.Check(pl, opts)
+				cds := safeCheck(b, pl, opts)
 				if cds.HasErrors() {
 					if pl.Engine == b.Name {
 						ds = ds.Extend(cds)
@@ -208,4 +208,33 @@ func safeGenerate(b *Backend, g *Gen) (set *artifact.Set, ds diag.Diagnostics) {
 		}
 	}()
 	return b.Generate(g)
+}
+
+// Check runs, for every pipeline, the capability check of the backend named
+// by the pipeline's engine, so vet reports what the declared engine cannot
+// express without building anything. Pipelines whose engine has no
+// registered backend are left to the compiler's own checks.
+func (r *Registry) Check(p *ir.Program, opts *Options) diag.Diagnostics {
+	if opts == nil {
+		opts = &Options{}
+	}
+	var ds diag.Diagnostics
+	for _, pl := range p.Pipelines {
+		b, ok := r.Lookup(pl.Engine)
+		if !ok || b.Check == nil {
+			continue
+		}
+		ds = ds.Extend(safeCheck(b, pl, opts))
+	}
+	return ds
+}
+
+func safeCheck(b *Backend, pl *ir.Pipeline, opts *Options) (ds diag.Diagnostics) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds = diag.Diagnostics{diag.Errorf(diag.InternalError, pl.Pos, "Internal error",
+				"backend %s panicked while checking pipeline %q: %v. This is a bug in rtsapc; please report it with the spec.", b.Name, pl.Name, r)}
+		}
+	}()
+	return b.Check(pl, opts)
 }

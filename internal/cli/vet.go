@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/all"
 )
 
 func init() {
@@ -32,7 +35,12 @@ func runVet(_ context.Context, env *Env, fs *flag.FlagSet, args []string) int {
 		fmt.Fprintf(env.Stderr, "rtsapc vet: --format must be text or json, not %q\n", format)
 		return ExitUsage
 	}
-	_, f, ds := loadAndCompile(env, loadOptions{Env: fs.Lookup("env").Value.String()}, args)
+	prog, f, ds := loadAndCompile(env, loadOptions{Env: fs.Lookup("env").Value.String()}, args)
+	if prog != nil && !ds.HasErrors() {
+		// Capability checks of each pipeline's own engine (patterns on Spark,
+		// windows on NiFi, …) are part of vetting a spec.
+		ds = ds.Extend(all.Default().Check(prog, &backends.Options{Version: Version})).Sort()
+	}
 	printDiagnostics(env, f, ds, format)
 	if ds.HasErrors() {
 		return ExitError
