@@ -123,3 +123,27 @@ func writeFile(t *testing.T, format string, rec *rtype.Type, rows []row.Row) str
 	}
 	return filepath.Join(dir, "out", ents[0].Name())
 }
+
+// Two writers of one file in a process would overwrite each other at
+// Close: the second Open is refused; with shards both write.
+func TestFileSameTargetRefused(t *testing.T) {
+	dir := t.TempDir()
+	n := sinkNode("file", "jsonl", barType, nil, map[string]any{"path": "out/"})
+	a := openWriter(t, n, Options{Dir: dir})
+	b, _ := New(n, Options{Dir: dir})
+	if err := b.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "Shard") {
+		t.Fatalf("second writer: %v", err)
+	}
+	c := openWriter(t, n, Options{Dir: dir, Shard: "1"})
+	writeAll(t, a, bars(t, 1, "5"))
+	writeAll(t, c, bars(t, 2, "5"))
+	a.Close(context.Background())
+	c.Close(context.Background())
+	// Closed: the name is free again.
+	d := openWriter(t, n, Options{Dir: dir})
+	d.Close(context.Background())
+	ents, _ := os.ReadDir(filepath.Join(dir, "out"))
+	if len(ents) != 2 {
+		t.Fatalf("files: %v", ents)
+	}
+}

@@ -52,7 +52,8 @@ type Options struct {
 	// directory); "" is the working directory.
 	Dir string
 	// Shard tells apart concurrent writers of one node in file and object
-	// names ("part-<shard>"); "" means one writer.
+	// names ("part-<shard>"); "" means one writer. Two writers of the same
+	// file in one process are refused at Open.
 	Shard string
 	// HTTPClient for S3; nil is http.DefaultClient.
 	HTTPClient *http.Client

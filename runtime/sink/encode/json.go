@@ -82,7 +82,7 @@ func AppendJSON(b []byte, t *rtype.Type, v any) ([]byte, error) {
 			return appendFloat(b, x, 64), nil
 		}
 	case rtype.Decimal:
-		if d, ok := v.(*apd.Decimal); ok {
+		if d, ok := v.(*apd.Decimal); ok && d != nil {
 			if d.Form != apd.Finite {
 				return appendString(b, decimalSpecial(d)), nil
 			}

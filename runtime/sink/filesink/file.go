@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/runtime/row"
@@ -14,6 +15,9 @@ import (
 
 // Store is where finished files go.
 type Store interface {
+	// Where names the final location of name (to detect two writers
+	// aiming at the same file).
+	Where(name string) string
 	// Create starts the object name; nothing is visible under name before
 	// Commit.
 	Create(ctx context.Context, name string) (Object, error)
@@ -31,6 +35,18 @@ type Object interface {
 
 // Local stores files under a directory.
 type Local struct{ Dir string }
+
+// Where is the file's absolute path.
+func (l Local) Where(name string) string {
+	p := name
+	if !filepath.IsAbs(p) && l.Dir != "" {
+		p = filepath.Join(l.Dir, p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return "file:" + abs
+	}
+	return "file:" + p
+}
 
 // Create writes to a hidden temporary file next to the target, renamed
 // into place at Commit (atomic on POSIX file systems).
@@ -118,10 +134,15 @@ type Config struct {
 
 // Writer writes rows of Record to one file in Format, published at Close.
 type Writer struct {
-	cfg Config
-	obj Object
-	enc encoder
+	cfg   Config
+	obj   Object
+	enc   encoder
+	where string
 }
+
+// open lists the files being written in this process: a second writer of
+// the same file would silently replace the first one's at Close.
+var open sync.Map
 
 // New checks the configuration (the record must be representable in the
 // format) without creating anything.
@@ -156,8 +177,13 @@ func (w *Writer) Open(ctx context.Context) error {
 	if w.obj != nil {
 		return nil
 	}
+	where := w.cfg.Store.Where(w.cfg.Name)
+	if _, busy := open.LoadOrStore(where, w); busy {
+		return fmt.Errorf("file %s: another writer in this process is writing it; give each writer its own shard (sink.Options.Shard)", w.cfg.Name)
+	}
 	obj, err := w.cfg.Store.Create(ctx, w.cfg.Name)
 	if err != nil {
+		open.Delete(where)
 		return fmt.Errorf("file %s: %w", w.cfg.Name, err)
 	}
 	var enc encoder
@@ -173,9 +199,10 @@ func (w *Writer) Open(ctx context.Context) error {
 	}
 	if err != nil {
 		obj.Abort(ctx)
+		open.Delete(where)
 		return fmt.Errorf("file %s: %w", w.cfg.Name, err)
 	}
-	w.obj, w.enc = obj, enc
+	w.obj, w.enc, w.where = obj, enc, where
 	return nil
 }
 
@@ -200,6 +227,7 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	obj, enc := w.obj, w.enc
 	w.obj, w.enc = nil, nil
+	defer open.Delete(w.where)
 	if err := enc.close(); err != nil {
 		obj.Abort(ctx)
 		return fmt.Errorf("file %s: %w", w.cfg.Name, err)

@@ -18,6 +18,11 @@ type S3 struct {
 	Bucket string
 }
 
+// Where is the object's bucket and key at its endpoint.
+func (s S3) Where(name string) string {
+	return "s3:" + s.Client.Endpoint + "/" + s.Bucket + "/" + name
+}
+
 // Create spools the object to a temporary file.
 func (s S3) Create(_ context.Context, name string) (Object, error) {
 	f, err := os.CreateTemp("", "rtsapc-s3-*")

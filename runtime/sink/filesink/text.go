@@ -30,7 +30,7 @@ func Cell(t *rtype.Type, v any) (string, error) {
 			return x, nil
 		}
 	case *apd.Decimal:
-		if t.Kind == rtype.Decimal && x.Form == apd.Finite {
+		if t.Kind == rtype.Decimal && x != nil && x.Form == apd.Finite {
 			return encode.DecimalText(x, t.Precision, t.Scale)
 		}
 	case time.Time:
