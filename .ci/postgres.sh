@@ -62,6 +62,14 @@ else
 	mkdir -p "$dir"
 fi
 
+# A cluster left by another major version cannot start with these binaries.
+major=$(basename "$(dirname "$bin")")
+if [ -s "$dir/PG_VERSION" ] && [ "$(cat "$dir/PG_VERSION")" != "$major" ]; then
+	log "cluster in $dir is PostgreSQL $(cat "$dir/PG_VERSION"), binaries are $major: re-initialising"
+	as_pg "$bin/pg_ctl" -D "$dir" -m fast stop >/dev/null 2>&1 || true
+	find "$dir" -mindepth 1 -delete
+fi
+
 if [ ! -s "$dir/PG_VERSION" ]; then
 	log "initialising cluster in $dir"
 	pwfile=$(mktemp)
