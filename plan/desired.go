@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -147,6 +148,9 @@ func fileResource(f *artifact.File, rt Routing) (*target.Resource, error) {
 				ns = "default"
 			}
 			meta["namespace"] = ns
+		}
+		if kind == "Secret" && apiVersion == "v1" {
+			secretStringData(body)
 		}
 		id := name
 		if ns != "" {
@@ -441,4 +445,25 @@ func millis(v any) (string, error) {
 		return "", fmt.Errorf("bad duration %q", s)
 	}
 	return strconv.FormatInt(d.Milliseconds(), 10), nil
+}
+
+// secretStringData moves a Secret's stringData into data, as the API server
+// does on write: stringData is never read back, so comparing it would show
+// a change on every plan.
+func secretStringData(body map[string]any) {
+	sd, ok := body["stringData"].(map[string]any)
+	if !ok {
+		return
+	}
+	data, _ := body["data"].(map[string]any)
+	if data == nil {
+		data = map[string]any{}
+	}
+	for k, v := range sd {
+		if s, ok := v.(string); ok {
+			data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+		}
+	}
+	body["data"] = data
+	delete(body, "stringData")
 }

@@ -35,12 +35,21 @@ func TestScript(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			// Scripts may copy the repo's examples: $REPO/examples.
 			e.Setenv("REPO", root)
-			return nil
+			return setupDeploy(e)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitcode,
-		},
+		Condition: deployCondition,
+		Cmds:      scriptCmds(),
 	})
+}
+
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"exitcode": cmdExitcode,
+	}
+	for k, v := range deployCmds {
+		cmds[k] = v
+	}
+	return cmds
 }
 
 // cmdExitcode runs "exitcode N prog args..." and checks the exact exit status,

@@ -64,6 +64,9 @@ func startEtcd(dir string) (string, error) {
 	cfg.ListenPeerUrls = []url.URL{*peer}
 	cfg.AdvertisePeerUrls = []url.URL{*peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	// Upstream CRDs (Argo's Workflow) run to megabytes; etcd's default
+	// request limit of 1.5 MiB would refuse them.
+	cfg.MaxRequestBytes = 8 << 20
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return "", err
