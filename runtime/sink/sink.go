@@ -14,8 +14,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -231,30 +233,38 @@ func nested(c *ir.Connector, key string) (*ir.Connector, bool, error) {
 	return nil, false, fmt.Errorf("option %s: want a struct, have %T", key, o.Value)
 }
 
-// ParseDuration reads the spec's durations: Go syntax plus days ("1d",
-// "1d12h").
+// ParseDuration reads the spec's durations (rtsap.#Duration): Go syntax
+// plus days, in any combination ("1d", "1.5d", "1d12h", "90s").
 func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var days int64
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		var n int64
-		for _, r := range s[:i] {
-			if r < '0' || r > '9' {
-				return 0, fmt.Errorf("invalid duration %q", s)
-			}
-			n = n*10 + int64(r-'0')
-			if n > 1e6 {
-				return 0, fmt.Errorf("duration %q is too long", s)
-			}
-		}
-		days, s = n, s[i+1:]
+	m := durationRE.FindAllStringSubmatchIndex(s, -1)
+	if s == "" || m == nil {
+		return 0, fmt.Errorf("invalid duration %q", s)
 	}
-	var d time.Duration
-	if s != "" {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
+	var total time.Duration
+	end := 0
+	for _, g := range m {
+		if g[0] != end {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
+		end = g[1]
+		num, unit := s[g[2]:g[3]], s[g[4]:g[5]]
+		mult := time.Duration(1)
+		if unit == "d" {
+			unit, mult = "h", 24
+		}
+		d, err := time.ParseDuration(num + unit)
+		if err != nil || d > math.MaxInt64/mult {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		total += d * mult
+		if total < 0 {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
 	}
-	return time.Duration(days)*24*time.Hour + d, nil
+	if end != len(s) {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return total, nil
 }
+
+var durationRE = regexp.MustCompile(`([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h|d)`)
