@@ -16,11 +16,15 @@ import (
 // "<path>.lock" held with an OS file lock (released by the kernel when the
 // holder dies, so a killed apply never leaves the state locked) and holding
 // the holder's LockInfo. Each write first copies the previous state to
-// "<path>.backups/<serial>.json", keeping the newest Backups of them.
+// "<path>.backups/<lineage>-<serial>.json", keeping the newest Backups of
+// them. An apply writes the state after every change, so only the first
+// write through a Local backs up: one backup per run, the state before it.
 type Local struct {
 	Path string
 	// Backups is how many previous states to keep (0 means 10).
 	Backups int
+
+	backedUp bool
 }
 
 var _ Store = (*Local)(nil)
@@ -51,8 +55,11 @@ func (l *Local) Write(_ context.Context, s *State) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := l.backup(); err != nil {
-		return fmt.Errorf("state backup: %w", err)
+	if !l.backedUp {
+		if err := l.backup(); err != nil {
+			return fmt.Errorf("state backup: %w", err)
+		}
+		l.backedUp = true
 	}
 	return WriteFileAtomic(l.Path, data, 0o600)
 }

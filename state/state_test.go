@@ -22,7 +22,12 @@ func TestWriteReadBackups(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		s.Serial++
 		s.Put(&Resource{Addr: "b" + string(rune('0'+i)), Digest: "sha256:x", Body: json.RawMessage(`{}`)})
+		// A new Local per write: one backup per run, as each CLI run has.
+		l = &Local{Path: l.Path, Backups: 2}
 		if err := l.Write(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Write(ctx, s); err != nil { // no second backup in one run
 			t.Fatal(err)
 		}
 	}
