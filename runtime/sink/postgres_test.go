@@ -438,3 +438,43 @@ func TestPostgresOptions(t *testing.T) {
 		}
 	}
 }
+
+// The server ends the sink's session mid-run: that flush fails, the
+// runner's replay of the bundle reconnects and upserts, and the table ends
+// with each key once.
+func TestPostgresReconnect(t *testing.T) {
+	dsn, conn := pgEnv(t)
+	ctx := context.Background()
+	schema := testSchema(t, conn, uniq("rtsapc_reconnect"))
+	n := sinkNode("postgres", "", barType, []string{"symbol", "window_start"}, map[string]any{
+		"table": schema + ".bars", "createTable": true, "batchSize": int64(1000),
+	})
+	// The writer's session is found by a unique application_name, so no
+	// other test's session is touched.
+	app := uniq("rtsapc_reconnect")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	w := openWriter(t, n, Options{DSN: dsn + sep + "application_name=" + app})
+	defer w.Close(ctx)
+	rows := bars(t, 100, "5")
+	writeAll(t, w, rows[:60])
+	var killed int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d sessions: %v", killed, err)
+	}
+	if err := w.Write(ctx, rows[40:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err == nil {
+		t.Fatal("flush on a terminated session succeeded")
+	}
+	// The bundle is replayed.
+	writeAll(t, w, rows[40:])
+	var count int
+	conn.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %q.bars`, schema)).Scan(&count)
+	if count != 100 {
+		t.Fatalf("rows = %d, want 100", count)
+	}
+}

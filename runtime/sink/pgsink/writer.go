@@ -236,13 +236,27 @@ func (w *Writer) Write(ctx context.Context, rows []row.Row) error {
 	return nil
 }
 
-// Flush writes the queued rows in one transaction.
+// Flush writes the queued rows in one transaction. On failure the queue is
+// dropped (the transaction rolled back): the runner retries the bundle,
+// and upserts make the replay harmless. A connection the server closed is
+// reopened by the next Flush.
 func (w *Writer) Flush(ctx context.Context) error {
 	if len(w.pending) == 0 {
 		return nil
 	}
 	if w.conn == nil {
 		return fmt.Errorf("postgres %s: write before Open", w.cfg.Table)
+	}
+	defer func() {
+		w.pending = w.pending[:0]
+		clear(w.keys)
+	}()
+	if w.conn.IsClosed() {
+		conn, err := pgx.ConnectConfig(ctx, w.cfg.Conn)
+		if err != nil {
+			return fmt.Errorf("postgres %s: reconnect: %w", w.cfg.Table, err)
+		}
+		w.conn, w.staged = conn, false // the temp table went with the session
 	}
 	var err error
 	if len(w.pending) >= w.cfg.CopyMin {
@@ -253,8 +267,6 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres %s: %w", w.cfg.Table, err)
 	}
-	w.pending = w.pending[:0]
-	clear(w.keys)
 	return nil
 }
 
