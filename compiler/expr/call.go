@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
@@ -254,7 +255,17 @@ func (l *lowerer) call(x ast.Expr) (*ir.Expr, bool) {
 		}
 	case ir.FnToDecimal:
 		args = args[:1] // precision and scale are in the type
-	case ir.FnToTimestamp, ir.FnToInt, ir.FnToDouble:
+	case ir.FnToTimestamp:
+		if lit, ok := args[0].Value.(string); ok && args[0].Kind == ir.Lit {
+			if _, err := time.Parse(time.RFC3339Nano, lit); err != nil {
+				l.errorf(diag.InvalidExpression, x.AsCall().Args()[0], "Bad timestamp",
+					"%q is not an RFC 3339 timestamp such as \"2024-01-02T15:04:05Z\".", lit)
+				return nil, false
+			}
+		} else {
+			null = null || args[0].Type.Kind == rtype.String // unparsable strings yield null
+		}
+	case ir.FnToInt, ir.FnToDouble:
 		null = null || args[0].Type.Kind == rtype.String // unparsable strings yield null
 	}
 	return l.mk(x, fn, t, args...), null
