@@ -29,6 +29,10 @@ func at(r diag.Range) string {
 	if !r.IsValid() {
 		return ""
 	}
+	if strings.HasPrefix(r.Filename, "rtsap.dev/rtsap/") {
+		// Schema lines move whenever the schema is edited.
+		return " @" + r.Filename
+	}
 	return fmt.Sprintf(" @%s:%d:%d-%d:%d", r.Filename, r.Start.Line, r.Start.Column, r.End.Line, r.End.Column)
 }
 

@@ -76,6 +76,12 @@ func (pm *posMap) rng(p token.Pos) diag.Range {
 	r := diag.Range{Filename: pm.display(p.Filename()), Start: pm.pos(p)}
 	r.End = r.Start
 	if src, ok := pm.loader.file.Sources[r.Filename]; ok {
+		if r.Start.Byte > len(src) {
+			// CUE places errors at end of input one past the last byte.
+			r.Start = advance(src, diag.Pos{Line: 1, Column: 1}, len(src))
+			r.End = r.Start
+			return r
+		}
 		if n := literalLen(src, p.Offset()); n > 0 {
 			r.End = advance(src, r.Start, n)
 		}
