@@ -151,3 +151,14 @@ func TestEqMixed(t *testing.T) {
 	_, _, ds := c.Check(at("price == 1 && size == 2.0"), single(false))
 	t.Log(ds)
 }
+
+func TestPartialsCoverAggregates(t *testing.T) {
+	for _, fn := range ir.AggregateFns() {
+		if len(Partials(fn)) == 0 {
+			t.Errorf("%s has no partials", fn)
+		}
+	}
+	if Mergeable(ir.FnCountDistinct) || !Mergeable(ir.FnAvg) || Mergeable(ir.FnAbs) {
+		t.Error("Mergeable")
+	}
+}

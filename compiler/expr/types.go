@@ -129,6 +129,9 @@ func Common(a, b *rtype.Type) *rtype.Type {
 // AggResult returns the result type of aggregate fn over arg (nil arg for
 // count()), per the ir.Fn documentation.
 func AggResult(fn ir.Fn, arg *rtype.Type) *rtype.Type {
+	if arg != nil && arg.Kind == rtype.Invalid && fn != ir.FnCount && fn != ir.FnCountDistinct {
+		return rtype.InvalidType
+	}
 	switch fn {
 	case ir.FnCount, ir.FnCountDistinct:
 		return rtype.Int64Type
@@ -141,6 +144,7 @@ func AggResult(fn ir.Fn, arg *rtype.Type) *rtype.Type {
 		case arg.IsFloat():
 			return rtype.Float64Type
 		}
+		return rtype.InvalidType
 	case ir.FnAvg:
 		if arg.Kind == rtype.Decimal {
 			return rtype.DecimalOf(MaxPrecision, max(arg.Scale, 6))
@@ -154,12 +158,52 @@ func AggResult(fn ir.Fn, arg *rtype.Type) *rtype.Type {
 	return arg // min, max, first, last
 }
 
+// Partials names the accumulators a combiner keeps for aggregate fn when
+// it is lifted (computed per key, and per pane for sliced windows, before
+// the shuffle, then merged): the decision the "slice windows" pass and the
+// backends' combiners share.
+//
+//	count, count()         → count                       (merge: +)
+//	sum                    → sum                         (merge: +; decimals exact)
+//	avg                    → sum, count                  (result: sum / count, typed as AggResult)
+//	min, max               → min | max                   (merge: min | max)
+//	first, last            → value, event_time           (merge: earliest | latest event time; ties: arrival)
+//	stddev, variance, *_pop→ count, sum, sum_sq          (float64; sample forms divide by count−1)
+//	top, bottom            → the n best values           (merge: keep n best)
+//	collect                → values with event times     (merge: concatenate, order by event time)
+//	count_distinct         → the set of values           (exact but unbounded: not pane-sliced)
+//
+// Pattern aggregates (over rows mapped to a variable) are never lifted.
+func Partials(fn ir.Fn) []string {
+	switch fn {
+	case ir.FnCount:
+		return []string{"count"}
+	case ir.FnSum:
+		return []string{"sum"}
+	case ir.FnAvg:
+		return []string{"sum", "count"}
+	case ir.FnMin:
+		return []string{"min"}
+	case ir.FnMax:
+		return []string{"max"}
+	case ir.FnFirst, ir.FnLast:
+		return []string{"value", "event_time"}
+	case ir.FnStddev, ir.FnStddevPop, ir.FnVariance, ir.FnVarPop:
+		return []string{"count", "sum", "sum_sq"}
+	case ir.FnTop, ir.FnBottom:
+		return []string{"best_n"}
+	case ir.FnCollect:
+		return []string{"values"}
+	case ir.FnCountDistinct:
+		return []string{"set"}
+	}
+	return nil
+}
+
 // Mergeable reports whether partial results of fn computed over disjoint
-// sets of rows (panes of a hop window) can be merged exactly into the
-// result over their union. True for count, sum, min, max, avg (as sum and
-// count), first and last (keeping the event time), stddev and variance (as
-// count, sum and sum of squares), top, bottom and collect; false for
-// count_distinct (needs the value set).
+// sets of rows (panes of a hop window) can be merged exactly, in bounded
+// space, into the result over their union (see [Partials]). False for
+// count_distinct, whose partial is the whole set of values.
 func Mergeable(fn ir.Fn) bool {
 	return fn.IsAggregate() && fn != ir.FnCountDistinct
 }

@@ -483,13 +483,14 @@ func (x *inferer) mapOp(op *ir.Map, s *spec.Map) {
 	if len(fs) == 0 {
 		x.errorf(diag.InvalidOption, x.n.Pos, "Empty map", "Map %q outputs no columns; add select columns or keep: true.", x.n.Name)
 	}
+	// A column that failed keeps its field, typed invalid, so that
+	// downstream reads of the other columns are still checked (and reads of
+	// this one are not reported again); only valid columns are kept.
 	for _, c := range cols {
-		if c.Expr == nil {
-			x.n.Out = rtype.InvalidType
-			return
+		if c.Expr != nil {
+			op.Columns = append(op.Columns, c)
 		}
 	}
-	op.Columns = cols
 	x.n.Out = rtype.RecordOf(fs...)
 	x.n.EventTime = passThrough(cols, x.in(0).EventTime)
 }
@@ -547,11 +548,6 @@ func (x *inferer) aggregate(op *ir.Aggregate, s *spec.Aggregate) {
 	}
 	out := rtype.RecordOf(fs...)
 	x.n.Out = out
-	for _, f := range colFields {
-		if f.Type.Kind == rtype.Invalid {
-			x.n.Out = rtype.InvalidType
-		}
-	}
 	if s.Window != nil {
 		x.n.EventTime = ir.WindowEnd
 	}
@@ -719,11 +715,6 @@ func (x *inferer) join(op *ir.Join, s *spec.Join) {
 		c.Expr.Text = strings.TrimSpace(c.Expr.Text)
 	}
 	x.n.Out = rtype.RecordOf(fs...)
-	for _, f := range fs {
-		if f.Type.Kind == rtype.Invalid {
-			x.n.Out = rtype.InvalidType
-		}
-	}
 	x.n.EventTime = passThrough(op.Columns, l.EventTime)
 }
 
@@ -787,11 +778,6 @@ func (x *inferer) lookup(op *ir.Lookup, s *spec.Lookup) {
 		}
 	}
 	x.n.Out = rtype.RecordOf(fs...)
-	for _, f := range fs {
-		if f.Type.Kind == rtype.Invalid {
-			x.n.Out = rtype.InvalidType
-		}
-	}
 	x.n.EventTime = passThrough(op.Columns, st.EventTime)
 }
 
@@ -868,11 +854,6 @@ func (x *inferer) pattern(op *ir.Pattern, s *spec.Pattern) {
 	}
 	all := append(append([]rtype.Field(nil), keyFields...), fs...)
 	x.n.Out = rtype.RecordOf(all...)
-	for _, f := range fs {
-		if f.Type.Kind == rtype.Invalid {
-			x.n.Out = rtype.InvalidType
-		}
-	}
 }
 
 func (x *inferer) dedupe(op *ir.Dedupe, s *spec.Dedupe) {

@@ -36,6 +36,10 @@ func parsePattern(e spec.Expr, bad func(off, n int, format string, args ...any))
 			i++
 			continue
 		}
+		if c == '(' || c == ')' || c == '|' {
+			bad(i, 1, "Groups and alternation (%q) are not supported in patterns yet: write a flat sequence of variables with quantifiers, e.g. \"A B+ C\", and express alternatives inside a variable's define (x || y).", string(c))
+			return terms, false
+		}
 		if !isLetter(c) {
 			bad(i, 1, "Unexpected %q in pattern %q: a pattern is variables (A, B, …) with quantifiers + * ? {n,m}, e.g. \"A B+ C\".", string(c), s)
 			return terms, false

@@ -121,6 +121,12 @@ cases = [
    pipe(t('t', 'rtsap.#Join & {left: {from: "trades", as: "x"}, right: {from: "quotes", as: «"x"}, on: [{left: "symbol", right: "symbol"}], between: {lower: "-5s", upper: "0s"}}'), sources=QUOTES)),
  ("parse_error_one", "Only the first syntax error is reported.", "RTS3000",
    pipe(F("true") + t("spare", "rtsap.#Filter & {from: \"trades\", where: \"size > 0.5«.1\"}"))),
+ ("no_cascade", "A failed column is not reported again downstream; other mistakes still are.", ["RTS2003", "RTS2003"],
+   pipe(t('m', 'rtsap.#Map & {from: "trades", select: {x: "«pricee * 2.0", s: "size"}}') + t('t', 'rtsap.#Filter & {from: "m", where: "x > 1.0 && «sizee > 0"}'))),
+ ("pattern_group", "Pattern groups are not supported.", "RTS3004",
+   pipe(t('t', 'rtsap.#Pattern & {from: "trades", partitionBy: ["symbol"], pattern: "«(A B)+", define: {A: "size > 0", B: "size > 0"}, measures: {p: "A.price"}}'))),
+ ("workflow_unknown_pipeline", "A workflow step naming a pipeline that does not exist.", "RTS2011",
+   pipe(F("true"), extra='') + 'workflows: w: rtsap.#Workflow & {steps: run: pipeline: «"pp"}\n'),
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))
