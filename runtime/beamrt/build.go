@@ -1,0 +1,127 @@
+package beamrt
+
+import (
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"rtsap.dev/rtsapc/compiler/ir"
+)
+
+// Encoded is a plan encoded once for all its DoFns.
+type Encoded struct {
+	Plan     *Plan
+	Bytes    []byte
+	Pipeline *ir.Pipeline
+}
+
+// Encode encodes pipeline pl with the run options.
+func Encode(pl *ir.Pipeline, opts Options) (*Encoded, error) {
+	p := &Plan{Pipeline: pl, Options: opts}
+	b, err := p.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return &Encoded{Plan: p, Bytes: b, Pipeline: pl}, nil
+}
+
+// Ref returns the reference of node id for DoFns.
+func (e *Encoded) Ref(id ir.NodeID) NodeRef { return NodeRef{Plan: e.Bytes, Node: int32(id)} }
+
+// Node returns the reference of the node named name (generated programs
+// address nodes by name); it panics on an unknown name, which the
+// generator never emits.
+func (e *Encoded) Node(name string) NodeRef {
+	n := e.Pipeline.Lookup(name)
+	if n == nil {
+		panic(fmt.Sprintf("beamrt: no node %q in pipeline %q", name, e.Pipeline.Name))
+	}
+	return e.Ref(n.ID)
+}
+
+// Graph is the Beam graph of a pipeline: the PCollection of every node.
+type Graph struct {
+	Out  map[ir.NodeID]beam.PCollection
+	dead map[ir.NodeID]beam.PCollection // source id → malformed records
+}
+
+// Build adds every node of the encoded pipeline to s, each under a scope
+// named after the spec node (so step names are node names).
+func Build(s beam.Scope, e *Encoded) (*Graph, error) {
+	g := &Graph{Out: map[ir.NodeID]beam.PCollection{}, dead: map[ir.NodeID]beam.PCollection{}}
+	for _, n := range e.Pipeline.Nodes {
+		if err := g.Add(s, e, n); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// Add adds one node whose inputs are already in g.
+func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
+	ref := e.Ref(n.ID)
+	sc := s.Scope(n.Name)
+	ins := make([]beam.PCollection, len(n.Inputs))
+	for i, id := range n.Inputs {
+		pc, ok := g.Out[id]
+		if !ok {
+			if _, isDL := n.Op.(*ir.DeadLetter); !isDL {
+				return fmt.Errorf("node %q: input %d is not built yet", n.Name, id)
+			}
+		}
+		ins[i] = pc
+	}
+	var out beam.PCollection
+	var err error
+	switch op := n.Op.(type) {
+	case *ir.Source:
+		var dead beam.PCollection
+		out, dead, err = Source(sc, ref)
+		g.dead[n.ID] = dead
+	case *ir.DeadLetter:
+		d, ok := g.dead[op.Source]
+		if !ok {
+			return fmt.Errorf("dead letter %q: source %d is not built yet", n.Name, op.Source)
+		}
+		out = beam.ParDo(sc, &countFn{NodeRef: ref}, d)
+	case *ir.Filter:
+		out = Filter(sc, ref, ins[0])
+	case *ir.Map:
+		out = Map(sc, ref, ins[0])
+	case *ir.Union:
+		out = Union(sc, ref, ins...)
+	case *ir.Aggregate:
+		out, err = Aggregate(sc, ref, ins[0])
+	case *ir.Sink:
+		Sink(sc, ref, ins[0])
+		return nil
+	default:
+		var ok bool
+		out, ok, err = buildStateful(sc, ref, n, ins)
+		if err == nil && !ok {
+			err = fmt.Errorf("node %q: operator %T is not supported by the Beam runtime yet", n.Name, n.Op)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	g.Out[n.ID] = out
+	return nil
+}
+
+// Source reads a Kafka source node: the rows, and the malformed records
+// (ir.DeadLetterType rows; empty unless the policy is deadletter).
+func Source(s beam.Scope, ref NodeRef) (rows, dead beam.PCollection, err error) {
+	_, n, err := ref.resolve()
+	if err != nil {
+		return rows, dead, err
+	}
+	src := n.Op.(*ir.Source)
+	if k := src.Connector.Kind; k != "kafka" && k != "upsert-kafka" {
+		return rows, dead, fmt.Errorf("source %q: connector %q is not supported by the Beam runtime (kafka)", n.Name, k)
+	}
+	imp := beam.Impulse(s)
+	parts := beam.ParDo(s, &listPartitionsFn{NodeRef: ref}, imp)
+	rows, dead = beam.ParDo2(s, &readFn{NodeRef: ref}, parts)
+	return rows, dead, nil
+}

