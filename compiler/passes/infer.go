@@ -22,9 +22,9 @@ func infer(u *Unit) {
 		info := u.info[i]
 		if info.placeholder {
 			n.Out = rtype.InvalidType
-			if info.spec != nil && info.side == declared && payloadCount(info.spec) == 0 {
+			if info.spec != nil && info.side == declared && payloadCount(info.spec) != 1 {
 				u.errorf(diag.InvalidOption, info.spec.Range, "Unknown operator",
-					"Node %q has no operator (kind %q); use one of the operators of rtsap: #Filter, #Map, #Aggregate, #Rolling, #Join, #Lookup, #Pattern, #Dedupe, #TopN, #Union, or a source or sink.", n.Name, info.spec.Kind.Value)
+					"Node %q needs exactly one operator (kind %q); use one of the operators of rtsap: #Filter, #Map, #Aggregate, #Rolling, #Join, #Lookup, #Pattern, #Dedupe, #TopN, #Union, or a source or sink.", n.Name, info.spec.Kind.Value)
 			}
 			continue
 		}

@@ -101,6 +101,9 @@ func resolve(u *Unit) {
 			it.deps = []int{byName[it.from[0].Value]}
 			continue
 		}
+		if payloadCount(n) != 1 {
+			it.info.broken = true // reported by infer
+		}
 		want, wantText := arity(n)
 		if want >= 0 && len(it.from) != want || want == -1 && len(it.from) == 0 {
 			r := n.Range
