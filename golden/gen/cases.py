@@ -127,6 +127,10 @@ cases = [
    pipe(t('t', 'rtsap.#Pattern & {from: "trades", partitionBy: ["symbol"], pattern: "«(A B)+", define: {A: "size > 0", B: "size > 0"}, measures: {p: "A.price"}}'))),
  ("workflow_unknown_pipeline", "A workflow step naming a pipeline that does not exist.", "RTS2011",
    pipe(F("true"), extra='') + 'workflows: w: rtsap.#Workflow & {steps: run: pipeline: «"pp"}\n'),
+ ("escaped_string", "Escapes in the CUE string shift the column of the bad token.", "RTS2003",
+   pipe(F('venue != \\"DARK\\" && \\u0073ize > 0 && «sizee > 0'))),
+ ("multiline_string", "A multi-line CUE string: the bad token's line and column in the file.", "RTS2003",
+   pipe(t('t', 'rtsap.#Filter & {from: "trades", where: """\n\t\t\tvenue != \'DARK\' &&\n\t\t\t\t«sizee > 0\n\t\t\t"""}'))),
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))
