@@ -241,3 +241,32 @@ func TestParquetHostileNames(t *testing.T) {
 		}
 	}
 }
+
+// Files larger than one block (1 MiB of data) read back whole.
+func TestAvroFileManyBlocks(t *testing.T) {
+	rows := benchRows(40_000)
+	p := writeFile(t, "avro", barType, rows)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec, err := ocf.NewDecoder(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for dec.HasNext() {
+		m := map[string]any{}
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m["volume"] != int64(n) {
+			t.Fatalf("record %d: volume %v", n, m["volume"])
+		}
+		n++
+	}
+	if dec.Error() != nil || n != len(rows) {
+		t.Fatalf("read %d of %d records: %v", n, len(rows), dec.Error())
+	}
+}

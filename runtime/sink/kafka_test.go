@@ -25,7 +25,7 @@ import (
 	"rtsap.dev/rtsapc/runtime/sink/encode"
 )
 
-func newCluster(t *testing.T, topics ...string) *kfake.Cluster {
+func newCluster(t testing.TB, topics ...string) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
 	if err != nil {

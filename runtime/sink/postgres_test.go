@@ -288,7 +288,7 @@ func TestPostgresHostileNames(t *testing.T) {
 	dsn, conn := pgEnv(t)
 	ctx := context.Background()
 	names := hostileNames(t)
-	schema := testSchema(t, conn, "rtsapc hostile \"schema\"\n;--")
+	schema := testSchema(t, conn, uniq("rtsapc hostile \"schema\"\n;--"))
 	for i, name := range names {
 		rec := rtype.RecordOf(
 			rtype.Field{Name: name, Type: rtype.StringType},

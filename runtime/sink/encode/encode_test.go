@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
@@ -123,6 +124,32 @@ func TestAvroBinaryDecodesWithHamba(t *testing.T) {
 			}
 		} else if n, _ := m["n"].(map[string]any)["rec1"].(map[string]any); m["ts"] != nil || fmt.Sprint(n["x"]) != "-7" {
 			t.Errorf("ts = %v, n = %v", m["ts"], m["n"])
+		}
+	}
+}
+
+// The fast decimal path agrees with the exact one.
+func TestAppendDecimalMatchesDecimalText(t *testing.T) {
+	for _, in := range []string{"0", "-0", "0.00", "-0.00", "1.50", "-1.50", "0.05", "-0.05", "123456.000001", "999999999999999999",
+		"-999999999999999.999", "1.5", "12", "1E+2", "100.00"} {
+		for _, ps := range [][2]int{{18, 2}, {18, 0}, {20, 3}, {4, 2}, {38, 6}} {
+			d := dec(t, in)
+			want, werr := DecimalText(d, ps[0], ps[1])
+			got, gerr := AppendDecimal(nil, d, ps[0], ps[1])
+			if (werr == nil) != (gerr == nil) || (werr == nil && string(got) != want) {
+				t.Errorf("%s as decimal(%d,%d): fast %q %v, exact %q %v", in, ps[0], ps[1], got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// The JSON string escaper agrees with encoding/json on hostile strings.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "it's", "say \"hi\"", "a\nb\tc\r", "\x00\x1f\x7f", "<script>&</script>", "\u2028\u2029",
+		"价格 ünï 📈", "bad\xffutf8\xc3", "back\\slash", "rtl\u202eevil"} {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }

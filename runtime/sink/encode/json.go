@@ -2,12 +2,12 @@ package encode
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -86,19 +86,16 @@ func AppendJSON(b []byte, t *rtype.Type, v any) ([]byte, error) {
 			if d.Form != apd.Finite {
 				return appendString(b, decimalSpecial(d)), nil
 			}
-			s, err := DecimalText(d, t.Precision, t.Scale)
-			if err != nil {
-				return b, err
-			}
-			return append(b, s...), nil
+			return AppendDecimal(b, d, t.Precision, t.Scale)
 		}
 	case rtype.Timestamp:
 		if x, ok := v.(time.Time); ok {
-			s, err := TimeText(x, t.Precision)
+			b = append(b, '"')
+			b, err := AppendTime(b, x, t.Precision)
 			if err != nil {
 				return b, err
 			}
-			return appendString(b, s), nil
+			return append(b, '"'), nil
 		}
 	case rtype.Date:
 		if x, ok := v.(time.Time); ok {
@@ -179,9 +176,55 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
-// appendString appends s as a JSON string. encoding/json's escaping is used
-// (HTML-safe, invalid UTF-8 replaced), so output is valid JSON for any input.
+// appendString appends s as a JSON string, escaped as encoding/json does
+// (HTML-safe, U+2028/U+2029 escaped, invalid UTF-8 as U+FFFD), so output
+// is valid JSON for any input.
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
+
+const hexDigits = "0123456789abcdef"

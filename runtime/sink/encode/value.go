@@ -9,6 +9,7 @@ package encode
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/cockroachdb/apd/v3"
@@ -60,6 +61,44 @@ func DecimalText(d *apd.Decimal, precision, scale int) (string, error) {
 	return apd.NewWithBigInt(new(apd.BigInt).SetMathBigInt(u), int32(-scale)).Text('f'), nil
 }
 
+// AppendDecimal appends the text of [DecimalText]; values already at the
+// scale with a coefficient below 10^18 skip the big-integer arithmetic.
+func AppendDecimal(b []byte, d *apd.Decimal, precision, scale int) ([]byte, error) {
+	if d != nil && d.Form == apd.Finite && int(d.Exponent) == -scale && d.Coeff.IsUint64() && d.Coeff.Uint64() < 1e18 {
+		var buf [20]byte
+		digits := strconv.AppendUint(buf[:0], d.Coeff.Uint64(), 10)
+		if digits[0] == '0' {
+			digits = digits[:0]
+		}
+		if precision <= 0 || len(digits) <= precision {
+			if d.Negative && len(digits) > 0 {
+				b = append(b, '-')
+			}
+			if len(digits) <= scale {
+				b = append(b, '0')
+				if scale > 0 {
+					b = append(b, '.')
+				}
+				for range scale - len(digits) {
+					b = append(b, '0')
+				}
+				return append(b, digits...), nil
+			}
+			b = append(b, digits[:len(digits)-scale]...)
+			if scale > 0 {
+				b = append(b, '.')
+				b = append(b, digits[len(digits)-scale:]...)
+			}
+			return b, nil
+		}
+	}
+	s, err := DecimalText(d, precision, scale)
+	if err != nil {
+		return b, err
+	}
+	return append(b, s...), nil
+}
+
 // Rat returns d as an exact rational (hamba/avro's decimal form).
 func Rat(d *apd.Decimal, precision, scale int) (*big.Rat, error) {
 	u, err := Unscaled(d, precision, scale)
@@ -72,6 +111,9 @@ func Rat(d *apd.Decimal, precision, scale int) (*big.Rat, error) {
 // CheckTime checks that t has no digits beyond precision (0–9 fractional
 // second digits) and returns it in UTC.
 func CheckTime(t time.Time, precision int) (time.Time, error) {
+	if precision < 0 || precision > 9 {
+		return t, fmt.Errorf("timestamp precision %d is not 0–9", precision)
+	}
 	if precision < 9 {
 		unit := int(pow10[9-precision])
 		if t.Nanosecond()%unit != 0 {
@@ -86,16 +128,32 @@ var pow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 // TimeText renders t as RFC 3339 in UTC with exactly precision fractional
 // digits: "2026-11-26T09:30:00.125Z" for timestamp(3).
 func TimeText(t time.Time, precision int) (string, error) {
+	b, err := AppendTime(nil, t, precision)
+	return string(b), err
+}
+
+// AppendTime appends the text of [TimeText].
+func AppendTime(b []byte, t time.Time, precision int) ([]byte, error) {
+	if precision < 0 || precision > 9 {
+		return b, fmt.Errorf("timestamp precision %d is not 0–9", precision)
+	}
 	t, err := CheckTime(t, precision)
 	if err != nil {
-		return "", err
+		return b, err
 	}
-	layout := "2006-01-02T15:04:05"
-	if precision > 0 {
-		layout += "." + "000000000"[:precision]
-	}
-	return t.Format(layout + "Z07:00"), nil
+	return t.AppendFormat(b, timeLayouts[precision]), nil
 }
+
+var timeLayouts = func() (l [10]string) {
+	for p := range l {
+		l[p] = "2006-01-02T15:04:05"
+		if p > 0 {
+			l[p] += "." + "000000000"[:p]
+		}
+		l[p] += "Z07:00"
+	}
+	return l
+}()
 
 // typeError reports a Go value that is not the row contract's type for t.
 func typeError(t *rtype.Type, v any) error {
