@@ -30,6 +30,10 @@ type Config struct {
 	Env string
 	// Disable names optional passes to skip.
 	Disable []string
+	// After, when set, is called after each pass with the pipeline as it
+	// stands (for `-d=ir/dump=PASS` style dumps; print with ir.Sprint).
+	// Additive: the zero value does nothing.
+	After func(pass string, p *ir.Pipeline)
 }
 
 // Compile lowers f to IR and runs the pass table. It returns a partial
@@ -43,7 +47,7 @@ func Compile(f *spec.File, cfg *Config) (*ir.Program, diag.Diagnostics) {
 		return prog, nil
 	}
 	c := &compiler{f: f, cfg: cfg, prog: prog, checker: expr.NewChecker()}
-	pc := &passes.Config{Check: cfg.Check, Disable: cfg.Disable}
+	pc := &passes.Config{Check: cfg.Check, Disable: cfg.Disable, After: cfg.After}
 	c.ds = append(c.ds, pc.Validate()...)
 	c.provenance()
 	c.pipelines(pc)

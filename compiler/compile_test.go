@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"strings"
 	"testing"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -67,5 +68,22 @@ func TestCompileVWAP(t *testing.T) {
 	bars := prog.Pipelines[0].Lookup("bars")
 	if got := bars.Out.String(); got != "record<window_start: timestamp(3), window_end: timestamp(3), symbol: string, vwap?: decimal(38,6), volume: int64>" {
 		t.Errorf("bars out %s", got)
+	}
+}
+
+func TestAfterHook(t *testing.T) {
+	var seen []string
+	_, ds := Compile(vwapSpec(), &Config{Check: true, Disable: []string{"prune columns"}, After: func(pass string, p *ir.Pipeline) {
+		seen = append(seen, pass)
+		if err := ir.VerifyPipeline(p, pass != "resolve"); err != nil {
+			t.Errorf("after %s: %v", pass, err)
+		}
+	}})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	want := "resolve infer check fuse filters fuse maps slice windows"
+	if got := strings.Join(seen, " "); got != want {
+		t.Fatalf("passes run: %q, want %q", got, want)
 	}
 }

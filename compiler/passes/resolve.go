@@ -41,6 +41,9 @@ type item struct {
 	order int
 	deps  []int // item indexes of its inputs (-1 unresolved)
 	id    ir.NodeID
+	// parent is the item a side output belongs to (by index, not name: the
+	// parent's name may be a duplicate).
+	parent int
 }
 
 // resolve binds names: every spec node (and the side outputs a source or
@@ -72,6 +75,7 @@ func resolve(u *Unit) {
 		info := &nodeInfo{spec: n, name: n.Name.Value, nameAt: nameRange(n)}
 		it := &item{info: info, from: froms(n)}
 		add(it)
+		parent := it.order
 		if n.Source != nil && n.Source.OnError.Policy.Value == string(ir.DeadLetterErr) {
 			dl := n.Source.OnError.DeadLetter
 			if dl.Value == "" {
@@ -79,13 +83,13 @@ func resolve(u *Unit) {
 					"onError policy \"deadletter\" needs deadLetter: the name of the stream that carries bad records, e.g. deadLetter: \"bad_%s\".", n.Name.Value)
 			} else {
 				add(&item{info: &nodeInfo{spec: n, side: deadLetter, name: dl.Value, nameAt: orRange(dl.Range, n.Range)},
-					from: []spec.String{{Value: n.Name.Value, Range: n.Name.Range}}})
+					from: []spec.String{{Value: n.Name.Value, Range: n.Name.Range}}, parent: parent})
 			}
 		}
 		if n.Aggregate != nil && n.Aggregate.LateOutput.Value != "" {
 			lo := n.Aggregate.LateOutput
 			add(&item{info: &nodeInfo{spec: n, side: lateOutput, name: lo.Value, nameAt: orRange(lo.Range, n.Range)},
-				from: []spec.String{{Value: n.Name.Value, Range: n.Name.Range}}})
+				from: []spec.String{{Value: n.Name.Value, Range: n.Name.Range}}, parent: parent})
 		}
 	}
 	var names []string
@@ -98,7 +102,7 @@ func resolve(u *Unit) {
 	for _, it := range items {
 		n := it.info.spec
 		if it.info.side != declared {
-			it.deps = []int{byName[it.from[0].Value]}
+			it.deps = []int{it.parent}
 			continue
 		}
 		if payloadCount(n) != 1 {
