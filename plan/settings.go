@@ -23,6 +23,11 @@ type Settings struct {
 	Namespace  string `json:"namespace,omitempty"`
 	// OpenLineageURL: lineage declarations are posted here on apply.
 	OpenLineageURL string `json:"openlineage_url,omitempty"`
+	// StateSecret or StateConfigMap keep the state in the cluster (in
+	// StateNamespace, locked by a Lease) instead of StatePath.
+	StateSecret    string `json:"state_secret,omitempty"`
+	StateConfigMap string `json:"state_configmap,omitempty"`
+	StateNamespace string `json:"state_namespace,omitempty"`
 }
 
 // Routing is where resources go under these settings.
@@ -31,7 +36,8 @@ func (s *Settings) Routing() Routing {
 }
 
 // SettingsFor resolves the settings of environment e (nil: none) named
-// envName: the environment's targets (dir: {path}, state: {path}, kafka:
+// envName: the environment's targets (dir: {path}, state: {path} or
+// {secret|configmap: NAME, namespace: NS}, kafka:
 // {brokers}, kubernetes: {kubeconfig, namespace}, openlineage: {url}), then
 // RTSAPC_KAFKA_BROKERS, RTSAPC_KUBECONFIG and RTSAPC_OPENLINEAGE_URL, then
 // the defaults under cwd/.rtsapc/<env>/. Relative paths are against cwd.
@@ -80,6 +86,10 @@ func SettingsFor(e *ir.Environment, envName, cwd string, getenv func(string) str
 				if p := str("path"); p != "" {
 					s.StatePath = abs(p)
 				}
+				s.StateSecret, s.StateConfigMap, s.StateNamespace = str("secret"), str("configmap"), str("namespace")
+				if s.StateSecret != "" && s.StateConfigMap != "" {
+					bad(o, "set secret or configmap, not both")
+				}
 			case "kafka":
 				s.KafkaBrokers = stringList(sub["brokers"])
 				if len(s.KafkaBrokers) == 0 {
@@ -111,6 +121,16 @@ func SettingsFor(e *ir.Environment, envName, cwd string, getenv func(string) str
 	}
 	if v := getenv("RTSAPC_OPENLINEAGE_URL"); v != "" {
 		s.OpenLineageURL = v
+	}
+	if (s.StateSecret != "" || s.StateConfigMap != "") && s.Kubeconfig == "" {
+		ds = ds.Append(diag.Errorf(diag.InvalidTargetConfig, diag.Range{}, "Invalid target setting",
+			"targets.state: state in the cluster needs the kubernetes target (targets.kubernetes.kubeconfig or RTSAPC_KUBECONFIG)."))
+	}
+	if s.StateNamespace == "" {
+		s.StateNamespace = s.Namespace
+		if s.StateNamespace == "" {
+			s.StateNamespace = "default"
+		}
 	}
 	return s, ds
 }

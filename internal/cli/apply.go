@@ -13,7 +13,6 @@ import (
 	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/plan"
 	"rtsap.dev/rtsapc/plan/target/open"
-	"rtsap.dev/rtsapc/state"
 )
 
 func init() {
@@ -89,7 +88,11 @@ func runApply(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, de
 			return ExitError
 		}
 		targets, ds := open.Targets(ctx, p.Settings)
-		d = &deployment{settings: p.Settings, targets: targets, store: &state.Local{Path: p.Settings.StatePath}}
+		store, err := open.Store(p.Settings)
+		if err != nil {
+			ds = ds.Append(diag.Errorf(diag.InvalidTargetConfig, diag.Range{}, "Cannot open the state", "%v", err))
+		}
+		d = &deployment{settings: p.Settings, targets: targets, store: store}
 		if ds.HasErrors() {
 			printDiagnostics(env, nil, ds, "text")
 			return ExitError

@@ -123,7 +123,11 @@ func prepare(ctx context.Context, env *Env, envName string, args []string, destr
 	}
 	targets, tds := open.Targets(ctx, settings)
 	d.targets = targets
-	d.store = &state.Local{Path: settings.StatePath}
+	store, err := open.Store(settings)
+	if err != nil {
+		tds = tds.Append(diag.Errorf(diag.InvalidTargetConfig, diag.Range{}, "Cannot open the state", "%v", err))
+	}
+	d.store = store
 	return d, ds.Extend(tds).Sort()
 }
 

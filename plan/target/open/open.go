@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/client-go/tools/clientcmd"
 	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/plan"
 	"rtsap.dev/rtsapc/plan/target"
@@ -12,6 +13,8 @@ import (
 	"rtsap.dev/rtsapc/plan/target/kafka"
 	"rtsap.dev/rtsapc/plan/target/kubernetes"
 	"rtsap.dev/rtsapc/plan/target/openlineage"
+	"rtsap.dev/rtsapc/state"
+	"rtsap.dev/rtsapc/state/kubestate"
 )
 
 // Targets returns the targets s configures; the dir target is always there.
@@ -39,6 +42,22 @@ func Targets(_ context.Context, s *plan.Settings) (map[string]target.Target, dia
 		out[openlineage.Name] = &openlineage.Target{URL: s.OpenLineageURL}
 	}
 	return out, ds
+}
+
+// Store returns the state store s names: a Secret or ConfigMap in the
+// cluster (with a Lease lock), else the local file.
+func Store(s *plan.Settings) (state.Store, error) {
+	if s.StateSecret == "" && s.StateConfigMap == "" {
+		return &state.Local{Path: s.StatePath}, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+	}
+	if s.StateSecret != "" {
+		return kubestate.New(cfg, s.StateNamespace, s.StateSecret, false)
+	}
+	return kubestate.New(cfg, s.StateNamespace, s.StateConfigMap, true)
 }
 
 // Describe lists the configured targets for messages.
