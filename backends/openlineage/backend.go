@@ -19,8 +19,10 @@
 // declarations do (set Flink's and Spark's listener job namespace and name
 // to them); [Dataset] names a connector's dataset; [Build] returns the
 // events of a pipeline (the Beam backend can embed Static.Job's JSON for the
-// runtime's lineage.NewRun); [RegisterSQL] lets an engine contribute the sql
-// job facet.
+// runtime's lineage.StartRun or lineage.Track); [ListenerConfig] is the
+// OpenLineage client configuration of an engine's listener (job name and
+// namespace, transport) from the shared openlineage.* build settings
+// (listener.go); [RegisterSQL] lets an engine contribute the sql job facet.
 package openlineage
 
 import (

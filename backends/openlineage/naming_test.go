@@ -79,3 +79,28 @@ func TestNamespaceAndProducer(t *testing.T) {
 		t.Errorf("producer %q", p)
 	}
 }
+
+func TestListenerConfig(t *testing.T) {
+	p := &ir.Pipeline{Name: "equities-vwap"}
+	got := ListenerConfig(p, &backends.Options{Settings: map[string]string{SetURL: "http://marquez:5000"}})
+	want := []ir.KV{{Key: "job.name", Value: "equities-vwap"}, {Key: "job.namespace", Value: "rtsapc"},
+		{Key: "transport.endpoint", Value: "/api/v1/lineage"}, {Key: "transport.type", Value: "http"}, {Key: "transport.url", Value: "http://marquez:5000"}}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%d: %v, want %v", i, got[i], want[i])
+		}
+		if i > 0 && got[i-1].Key > got[i].Key {
+			t.Errorf("not sorted at %s", got[i].Key)
+		}
+	}
+	k := ListenerConfig(p, &backends.Options{Settings: map[string]string{SetTransport: "kafka"}})
+	if k[2].Key != "transport.properties.bootstrap.servers" || k[3].Value != "openlineage" || k[4].Value != "kafka" {
+		t.Errorf("kafka: %v", k)
+	}
+	if c := ListenerConfig(p, nil); c[2].Value != "console" || len(c) != 3 {
+		t.Errorf("default: %v", c)
+	}
+}
