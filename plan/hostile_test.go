@@ -33,7 +33,12 @@ func TestHostileNamesInViews(t *testing.T) {
 	e := newEnv(t)
 	e.targets["mem"] = &memTarget{m: map[string]map[string]any{}}
 	var desired []*target.Resource
+	seen := map[string]bool{}
 	for i, n := range append(names, strs...) {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
 		body := map[string]any{"value": n, n: "key"}
 		desired = append(desired, &target.Resource{Addr: plan.TopicAddr(n), Target: "mem", Type: "topic", Name: n, Pipeline: n, Stage: target.Config, Body: body})
 		if i < 40 {
