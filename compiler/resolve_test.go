@@ -76,7 +76,11 @@ func TestWorkflows(t *testing.T) {
 		{Name: p.s("c"), Pipeline: p.s("equities-vwap"), DependsOn: []spec.String{p.s("b")}},
 		{Name: p.s("d"), Pipeline: p.s("equities-vwap"), DependsOn: []spec.String{p.s("x")}},
 	}}}
-	prog, ds := Compile(f, &Config{Check: true})
+	prog, all := Compile(f, &Config{Check: true})
+	if len(all)-len(all.Errs()) != 3 || !strings.Contains(all[0].Summary+all[1].Summary+all[2].Summary+all[3].Summary, "Streaming pipeline in a workflow") {
+		t.Errorf("want a warning per step running a streaming pipeline: %v", all)
+	}
+	ds := all.Errs()
 	want := []diag.Code{diag.UnknownPipeline, diag.CyclicWorkflow, diag.UnknownNode}
 	var got []diag.Code
 	for _, d := range ds {

@@ -100,6 +100,10 @@ func (c *compiler) step(st *spec.Step, pipelines []string) *ir.Step {
 	if st.Pipeline.Value != "" {
 		if p := c.prog.Pipeline(st.Pipeline.Value); p != nil {
 			s.Pipeline = p
+			if p.Mode == ir.Streaming {
+				c.ds = append(c.ds, diag.Warningf(diag.InvalidOption, st.Pipeline.Range, "Streaming pipeline in a workflow",
+					"Step %q runs pipeline %q, which is streaming and never finishes, so the steps after it never start. Use a batch pipeline (mode: \"batch\") for scheduled runs.", st.Name.Value, p.Name))
+			}
 		} else {
 			c.errorf(diag.UnknownPipeline, st.Pipeline.Range, "Unknown pipeline",
 				"No pipeline %q.%s Pipelines: %s.", st.Pipeline.Value, diag.DidYouMean(st.Pipeline.Value, pipelines), quote(pipelines))
