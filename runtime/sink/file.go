@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -79,6 +80,14 @@ func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	f, err := fileFormat(c, p)
 	if err != nil {
 		return nil, err
+	}
+	// An existing directory named without the trailing slash is a directory.
+	local := p
+	if !filepath.IsAbs(local) && opts.Dir != "" {
+		local = filepath.Join(opts.Dir, local)
+	}
+	if st, err := os.Stat(local); err == nil && st.IsDir() && !strings.HasSuffix(p, "/") {
+		p += "/"
 	}
 	if f == filesink.CSVFormat && !c.Bool("header", true) {
 		return nil, fmt.Errorf("file: csv without a header line is not supported")

@@ -3,6 +3,7 @@ package sink
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -145,5 +146,57 @@ func TestFileSameTargetRefused(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Join(dir, "out"))
 	if len(ents) != 2 {
 		t.Fatalf("files: %v", ents)
+	}
+}
+
+func TestFileExistingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	w := openWriter(t, sinkNode("file", "jsonl", barType, nil, map[string]any{"path": "out"}), Options{Dir: dir})
+	writeAll(t, w, bars(t, 1, "5"))
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "part.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every hostile string value survives JSONL, CSV and PostgreSQL (the NUL
+// byte, which text columns cannot hold, is refused there).
+func TestHostileStringValues(t *testing.T) {
+	strs := hostileStrings(t)
+	rec := rtypeStringRecord()
+	var rows []row.Row
+	for i, s := range strs {
+		rows = append(rows, row.Row{int64(i), s})
+	}
+	for _, f := range []string{"jsonl", "csv"} {
+		b, _ := os.ReadFile(writeFile(t, f, rec, rows))
+		var got []string
+		switch f {
+		case "jsonl":
+			for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+				var v struct{ S string }
+				if err := json.Unmarshal([]byte(line), &v); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				got = append(got, v.S)
+			}
+		case "csv":
+			recs, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs[1:] {
+				got = append(got, r[1])
+			}
+		}
+		for i := range strs {
+			if i >= len(got) || got[i] != strs[i] {
+				t.Errorf("%s: value %d = %q, want %q", f, i, got, strs[i])
+				break
+			}
+		}
 	}
 }

@@ -94,7 +94,9 @@ func allRow(t testing.TB, id int64) row.Row {
 	}
 }
 
-func hostileNames(t testing.TB) []string {
+// sharedFile reads ../shared/<rel> next to the repository, skipping loudly
+// when it is absent.
+func sharedFile(t testing.TB, rel string) []byte {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -106,17 +108,33 @@ func hostileNames(t testing.TB) []string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("HOSTILE NAMES UNAVAILABLE: no go.mod above the test directory")
+			t.Skipf("SHARED FILE %s UNAVAILABLE: no go.mod above the test directory", rel)
 		}
 		dir = parent
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "hostile", "names.json"))
+	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", rel))
 	if err != nil {
-		t.Skipf("HOSTILE NAMES UNAVAILABLE: %v (expected ../shared/hostile next to the repo)", err)
+		t.Skipf("SHARED FILE UNAVAILABLE: %v (expected ../shared next to the repository)", err)
 	}
+	return b
+}
+
+func hostileNames(t testing.TB) []string {
 	var names []string
-	if err := json.Unmarshal(b, &names); err != nil {
+	if err := json.Unmarshal(sharedFile(t, "hostile/names.json"), &names); err != nil {
 		t.Fatal(err)
 	}
 	return names
+}
+
+func hostileStrings(t testing.TB) []string {
+	var strs []string
+	if err := json.Unmarshal(sharedFile(t, "hostile/strings.json"), &strs); err != nil {
+		t.Fatal(err)
+	}
+	return strs
+}
+
+func rtypeStringRecord() *rtype.Type {
+	return rtype.RecordOf(rtype.Field{Name: "i", Type: rtype.Int64Type}, rtype.Field{Name: "s", Type: rtype.StringType})
 }

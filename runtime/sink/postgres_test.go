@@ -478,3 +478,46 @@ func TestPostgresReconnect(t *testing.T) {
 		t.Fatalf("rows = %d, want 100", count)
 	}
 }
+
+func TestPostgresHostileStrings(t *testing.T) {
+	dsn, conn := pgEnv(t)
+	ctx := context.Background()
+	schema := testSchema(t, conn, uniq("rtsapc_strings"))
+	w := openWriter(t, sinkNode("postgres", "", rtypeStringRecord(), []string{"s"}, map[string]any{
+		"table": schema + ".s", "createTable": true}), Options{DSN: dsn})
+	defer w.Close(ctx)
+	want := map[int64]string{}
+	for i, s := range hostileStrings(t) {
+		err := w.Write(ctx, []row.Row{{int64(i), s}})
+		if strings.ContainsRune(s, 0) {
+			if err == nil || !strings.Contains(err.Error(), "NUL") {
+				t.Errorf("%q: err = %v", s, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		want[int64(i)] = s
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT i, s FROM %q.s`, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var i int64
+		var s string
+		rows.Scan(&i, &s)
+		if want[i] != s {
+			t.Errorf("row %d = %q, want %q", i, s, want[i])
+		}
+		n++
+	}
+	if n != len(want) {
+		t.Errorf("%d rows, want %d", n, len(want))
+	}
+}
