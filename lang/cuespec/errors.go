@@ -156,18 +156,32 @@ func (l *loader) badWindow(g *errGroup, groups []*errGroup, pm *posMap) *diag.Di
 	return d
 }
 
-// firstUser is the range of the first user position, or else of the
-// user's label of the longest prefix of path, or else the first position.
+// firstUser picks the subject of an error: the user's label of the
+// deepest field on the error's path that the user wrote, or better, the
+// first position CUE gives on that label's line after it (the value); else
+// the first user position; else the first position.
 func (l *loader) firstUser(pm *posMap, positions []token.Pos, path []string) diag.Range {
+	for n := len(path); n > 0; n-- {
+		key := "\x00" + strings.Join(path[:n], "\x00")
+		lp, ok := pm.byPath[key]
+		if !ok {
+			continue
+		}
+		best := token.NoPos
+		for _, p := range positions {
+			if pm.isUser(p) && p.Filename() == lp.Filename() && p.Line() == lp.Line() && p.Offset() > lp.Offset() &&
+				(!best.IsValid() || p.Offset() < best.Offset()) {
+				best = p
+			}
+		}
+		if best.IsValid() {
+			return pm.rng(best)
+		}
+		return pm.labelRange(lp, labelLen(pm, lp, path[n-1]))
+	}
 	for _, p := range positions {
 		if pm.isUser(p) {
 			return pm.rng(p)
-		}
-	}
-	for n := len(path); n > 0; n-- {
-		key := "\x00" + strings.Join(path[:n], "\x00")
-		if p, ok := pm.byPath[key]; ok {
-			return pm.labelRange(p, labelLen(pm, p, path[n-1]))
 		}
 	}
 	if len(positions) > 0 {
@@ -248,13 +262,18 @@ func (l *loader) collect(g *errGroup, pm *posMap) ([]string, []token.Pos) {
 }
 
 func (l *loader) generic(g *errGroup, pm *posMap, root cue.Value, def diag.Code, msgs []string, positions []token.Pos) *diag.Diagnostic {
-	// Drop disjunction headers when the alternatives are listed.
+	// Drop disjunction headers and the failures of alternatives that were
+	// never meant (a list where the schema also allows a string), keeping
+	// at least one message; shorten regexp dumps.
 	var body []string
 	for _, m := range msgs {
-		if strings.Contains(m, "errors in empty disjunction") && len(msgs) > 1 {
+		if isNoise(m) {
 			continue
 		}
-		body = append(body, m)
+		body = append(body, shortenRegexps(m))
+	}
+	if len(body) == 0 && len(msgs) > 0 {
+		body = []string{shortenRegexps(msgs[len(msgs)-1])}
 	}
 	code, summary := classify(body, def)
 	r := l.firstUser(pm, positions, g.path)
@@ -271,7 +290,7 @@ func (l *loader) generic(g *errGroup, pm *posMap, root cue.Value, def diag.Code,
 		detail = fmt.Sprintf("%s: the schema has no field %q here.%s", path, name, diag.DidYouMean(name, allowed))
 	case importDetail(detail) != "":
 		detail = importDetail(detail)
-	case code == diag.IncompleteValue && strings.Contains(detail, "field is required but not present"):
+	case code == diag.IncompleteValue && (strings.Contains(detail, "field is required but not present") || strings.HasPrefix(detail, "incomplete value")):
 		detail = path + " is required: set it."
 	default:
 		if path != "" {
@@ -469,32 +488,33 @@ func (l *loader) badType(g *errGroup, pm *posMap, msgs []string, positions []tok
 	if !hit {
 		return nil
 	}
-	for _, p := range positions {
-		if !pm.isUser(p) {
-			continue
+	r, text, ok := l.userLiteral(pm, positions)
+	if !ok {
+		// Not a string at all (size: 64): point at the literal, not at a
+		// reference to the record.
+		r := l.firstUser(pm, positions, g.path)
+		for _, p := range positions {
+			if pm.isUser(p) && isValueLiteral(l.file.Sources[pm.display(p.Filename())], p.Offset()) {
+				r = pm.rng(p)
+				break
+			}
 		}
-		r := pm.rng(p)
-		src := l.file.Sources[r.Filename]
-		n := literalLen(src, p.Offset())
-		if n == 0 {
-			continue
-		}
-		text, err := unquoteCUE(string(src[p.Offset() : p.Offset()+n]))
-		if err != nil {
-			continue
-		}
-		e := pm.exprAt(text, p)
-		detail := fmt.Sprintf("%q is not a type. Types: %s; nested records are structs.", text, rtype.Grammar)
-		var pe *rtype.ParseError
-		if _, err := rtype.Parse(text); err != nil && errors.As(err, &pe) {
-			detail = fmt.Sprintf("%s.\nTypes: %s; nested records are structs.", strings.TrimSuffix(pe.Msg, "; expected one of "+rtype.Grammar), rtype.Grammar)
-			r = e.RangeAt(pe.Offset, max(1, min(len(text)-pe.Offset, wordLen(text[min(pe.Offset, len(text)):]))))
-		}
-		d := diag.Errorf(diag.BadTypeString, r, "Bad type string", "%s", detail)
+		d := diag.Errorf(diag.BadTypeString, r, "Bad type string",
+			"A record field is a type string or a nested record struct. Types: %s.", rtype.Grammar)
 		d.Path = g.path
 		return d
 	}
-	return nil
+	p := positionAt(positions, pm, r)
+	e := pm.exprAt(text, p)
+	detail := fmt.Sprintf("%q is not a type. Types: %s; nested records are structs.", text, rtype.Grammar)
+	var pe *rtype.ParseError
+	if _, err := rtype.Parse(text); err != nil && errors.As(err, &pe) {
+		detail = fmt.Sprintf("%s.\nTypes: %s; nested records are structs.", strings.TrimSuffix(pe.Msg, "; expected one of "+rtype.Grammar), rtype.Grammar)
+		r = e.RangeAt(pe.Offset, max(1, min(len(text)-pe.Offset, wordLen(text[min(pe.Offset, len(text)):]))))
+	}
+	d := diag.Errorf(diag.BadTypeString, r, "Bad type string", "%s", detail)
+	d.Path = g.path
+	return d
 }
 
 func wordLen(s string) int {
@@ -604,4 +624,52 @@ func allowedFields(root cue.Value, path []string, bad string) []string {
 		}
 	}
 	return out
+}
+
+// isNoise reports messages that only echo the failed alternatives of a
+// disjunction.
+func isNoise(m string) bool {
+	return strings.Contains(m, "errors in empty disjunction") ||
+		strings.Contains(m, "_|_(cycle error)") ||
+		strings.Contains(m, "(mismatched types list and string)") ||
+		strings.Contains(m, "(mismatched types string and list)")
+}
+
+var longRegexp = regexp.MustCompile(`=~"(?:[^"\\]|\\.){100,}"`)
+
+// shortenRegexps replaces regexps of more than 100 bytes (the type
+// grammar, the stream names of a pipeline) by an ellipsis.
+func shortenRegexps(m string) string {
+	return longRegexp.ReplaceAllString(m, `=~"…"`)
+}
+
+// positionAt returns the position among positions that r starts at.
+func positionAt(positions []token.Pos, pm *posMap, r diag.Range) token.Pos {
+	for _, p := range positions {
+		if pm.isUser(p) && pm.display(p.Filename()) == r.Filename && p.Offset() == r.Start.Byte {
+			return p
+		}
+	}
+	return token.NoPos
+}
+
+// isValueLiteral reports whether a number, list, bool or null literal
+// starts at off.
+func isValueLiteral(src []byte, off int) bool {
+	if off < 0 || off >= len(src) {
+		return false
+	}
+	c := src[off]
+	if c >= '0' && c <= '9' || c == '-' || c == '[' || c == '.' {
+		return true
+	}
+	for _, w := range []string{"true", "false", "null"} {
+		if strings.HasPrefix(string(src[off:min(len(src), off+len(w)+1)]), w) {
+			end := off + len(w)
+			if end >= len(src) || !(src[end] == '_' || src[end] >= 'a' && src[end] <= 'z' || src[end] >= 'A' && src[end] <= 'Z' || src[end] >= '0' && src[end] <= '9') {
+				return true
+			}
+		}
+	}
+	return false
 }
