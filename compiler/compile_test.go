@@ -82,7 +82,7 @@ func TestAfterHook(t *testing.T) {
 	if ds.HasErrors() {
 		t.Fatal(ds)
 	}
-	want := "resolve infer check fuse filters fuse maps slice windows"
+	want := "resolve infer check push filters fuse filters fuse maps slice windows"
 	if got := strings.Join(seen, " "); got != want {
 		t.Fatalf("passes run: %q, want %q", got, want)
 	}

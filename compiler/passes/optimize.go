@@ -20,6 +20,78 @@ func soleConsumer(p *ir.Pipeline, n *ir.Node) *ir.Node {
 	return cs[0]
 }
 
+// pushFilters moves a filter above the map that feeds it when the
+// condition reads only columns the map passes through unchanged (renamed
+// or not): the map then computes its columns only for records that pass.
+// The condition is rewritten to the map's input names. Exact: the filter
+// sees the same values either way.
+func pushFilters(u *Unit) {
+	p := u.P
+	for changed := true; changed; {
+		changed = false
+		for _, m := range p.Nodes {
+			mo, ok := m.Op.(*ir.Map)
+			if !ok {
+				continue
+			}
+			f := soleConsumer(p, m)
+			if f == nil {
+				continue
+			}
+			fo, ok := f.Op.(*ir.Filter)
+			if !ok || !passThroughOnly(fo.Where, mo) {
+				continue
+			}
+			byName := map[string]*ir.Expr{}
+			for _, c := range mo.Columns {
+				byName[c.Name] = c.Expr
+			}
+			fo.Where = substitute(fo.Where, byName)
+			in := p.Node(m.Inputs[0])
+			for _, n := range p.Consumers(f.ID) {
+				for i, x := range n.Inputs {
+					if x == f.ID {
+						n.Inputs[i] = m.ID
+					}
+				}
+			}
+			f.Inputs = []ir.NodeID{in.ID}
+			m.Inputs = []ir.NodeID{f.ID}
+			f.Out, f.EventTime = in.Out, in.EventTime
+			// Order: f takes m's place; m follows it.
+			var nodes []*ir.Node
+			for _, n := range p.Nodes {
+				switch n {
+				case m:
+					nodes = append(nodes, f, m)
+				case f:
+				default:
+					nodes = append(nodes, n)
+				}
+			}
+			renumber(p, nodes)
+			changed = true
+			break
+		}
+	}
+}
+
+// passThroughOnly reports whether every reference of e reads a column of
+// m that is a plain reference to m's input.
+func passThroughOnly(e *ir.Expr, m *ir.Map) bool {
+	ok := true
+	for _, r := range e.Refs() {
+		found := false
+		for _, c := range m.Columns {
+			if c.Name == r.Field() {
+				found = c.Expr.Kind == ir.Ref && c.Expr.Input == 0 && c.Expr.Var == ""
+			}
+		}
+		ok = ok && found
+	}
+	return ok
+}
+
 // fuseFilters merges filter→filter into one filter (a && b). Exact: a
 // record passes both filters iff both conditions are true, and && is
 // three-valued like two filters in sequence (null counts as false).
@@ -166,14 +238,21 @@ func absorb(p *ir.Pipeline, keep, drop *ir.Node) {
 // remove deletes nodes and renumbers the rest densely, rewriting every
 // reference to a node ID.
 func remove(p *ir.Pipeline, gone map[ir.NodeID]bool) {
-	newID := map[ir.NodeID]ir.NodeID{}
 	var nodes []*ir.Node
 	for _, n := range p.Nodes {
-		if gone[n.ID] {
-			continue
+		if !gone[n.ID] {
+			nodes = append(nodes, n)
 		}
-		newID[n.ID] = ir.NodeID(len(nodes) + 1)
-		nodes = append(nodes, n)
+	}
+	renumber(p, nodes)
+}
+
+// renumber makes nodes (a topological order of p's remaining nodes) the
+// pipeline's node list, with IDs 1..n, rewriting every reference.
+func renumber(p *ir.Pipeline, nodes []*ir.Node) {
+	newID := map[ir.NodeID]ir.NodeID{}
+	for i, n := range nodes {
+		newID[n.ID] = ir.NodeID(i + 1)
 	}
 	for _, n := range nodes {
 		n.ID = newID[n.ID]

@@ -7,6 +7,12 @@
 // without errors. Ordering constraints are checked when the package loads.
 // With Config.Check, [ir.VerifyPipeline] runs after every pass; a pass that
 // panics is reported as an internal error naming the pass.
+//
+// NOTE: the optimisations rewrite expression trees (fused conditions,
+// substituted map columns, pushed-down filters). A rewritten tree keeps the
+// Pos and Text of the subexpressions as the user wrote them, for messages;
+// its Text may then name columns of a node that no longer feeds it, so
+// backends and runtimes evaluate the tree, never Expr.Text.
 package passes
 
 import (
@@ -41,6 +47,8 @@ var passes = [...]pass{
 		why: "type every port through every operator; check and lower CEL to ir.Expr"},
 	{name: "check", fn: check, required: true, typed: true,
 		why: "checks that need every type: sink schemas and keys, unions, batch sources, unused nodes"},
+	{name: "push filters", fn: pushFilters, typed: true,
+		why: "map→filter reading only passed-through columns becomes filter→map: fewer records to compute"},
 	{name: "fuse filters", fn: fuseFilters, typed: true,
 		why: "filter→filter on one stream is one filter (a && b): one operator, one pass over the data"},
 	{name: "fuse maps", fn: fuseMaps, typed: true,
@@ -59,7 +67,9 @@ type constraint struct{ a, b, why string }
 var passOrder = [...]constraint{
 	{"resolve", "infer", "infer walks the graph in topological order"},
 	{"infer", "check", "check needs every port typed"},
-	{"check", "fuse filters", "optimisations trust checked expressions"},
+	{"check", "push filters", "optimisations trust checked expressions"},
+	{"push filters", "fuse filters", "a pushed filter may meet another filter"},
+	{"push filters", "fuse maps", "a pushed filter may leave two maps adjacent"},
 	{"fuse filters", "fuse maps", "a fused filter may sit between two maps that then fuse"},
 	{"fuse maps", "prune columns", "pruning sees the fused maps' references"},
 	{"check", "slice windows", "panes need checked aggregate functions"},
