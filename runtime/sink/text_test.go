@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"rtsap.dev/rtsapc/internal/golden"
 	"rtsap.dev/rtsapc/runtime/sink/pgsink"
@@ -76,5 +78,7 @@ func TestPostgresDDLGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = append(out, ins+";\n"+merge+";\n"...)
+	q, args := pgsink.HypertableSQL(pgsink.ParseTable("", "analytics.vwap_5m"), &pgsink.Hypertable{TimeColumn: "window_start", Chunk: 24 * time.Hour})
+	out = append(out, fmt.Sprintf("%s; -- %q\n", q, args)...)
 	golden.File(t, "testdata/ddl.sql", out)
 }

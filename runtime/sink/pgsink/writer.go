@@ -142,6 +142,12 @@ func (w *Writer) createTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if w.cfg.Hypertable != nil {
+		// Before any DDL: without TimescaleDB, leave no plain table behind.
+		if err := w.ensureTimescale(ctx); err != nil {
+			return err
+		}
+	}
 	if w.cfg.CreateTable {
 		for _, s := range stmts {
 			if _, err := w.conn.Exec(ctx, s); err != nil {
@@ -157,10 +163,9 @@ func (w *Writer) createTable(ctx context.Context) error {
 	return nil
 }
 
-// hypertable converts the table (idempotently) with TimescaleDB's
-// create_hypertable(…, by_range(column, interval)), creating the extension
-// when the server has it but the database does not.
-func (w *Writer) hypertable(ctx context.Context, ht *Hypertable) error {
+// ensureTimescale creates the timescaledb extension when the server has it
+// but the database does not.
+func (w *Writer) ensureTimescale(ctx context.Context) error {
 	var installed, available bool
 	err := w.conn.QueryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
@@ -168,27 +173,38 @@ func (w *Writer) hypertable(ctx context.Context, ht *Hypertable) error {
 	if err != nil {
 		return fmt.Errorf("hypertable: %w", err)
 	}
-	if !installed {
-		if !available {
-			return fmt.Errorf("hypertable requested, but the TimescaleDB extension is not available on this server; install TimescaleDB or remove the hypertable option")
-		}
-		if _, err := w.conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS timescaledb"); err != nil {
-			return fmt.Errorf("hypertable: create extension timescaledb: %w", err)
-		}
+	if installed {
+		return nil
 	}
-	qt, _ := w.cfg.Table.Quoted()
-	args := []any{qt, ht.TimeColumn}
-	var q string
-	if ht.Chunk > 0 {
-		q = "SELECT create_hypertable($1::regclass, by_range($2::name, $3::interval), if_not_exists => true)"
-		args = append(args, fmt.Sprintf("%d microseconds", ht.Chunk.Microseconds()))
-	} else {
-		q = "SELECT create_hypertable($1::regclass, by_range($2::name), if_not_exists => true)"
+	if !available {
+		return fmt.Errorf("hypertable requested, but the TimescaleDB extension is not available on this server; install TimescaleDB or remove the hypertable option")
 	}
+	if _, err := w.conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS timescaledb"); err != nil {
+		return fmt.Errorf("hypertable: create extension timescaledb: %w", err)
+	}
+	return nil
+}
+
+// hypertable converts the table (idempotently) with TimescaleDB's
+// create_hypertable(…, by_range(column, interval)).
+func (w *Writer) hypertable(ctx context.Context, ht *Hypertable) error {
+	q, args := HypertableSQL(w.cfg.Table, ht)
 	if _, err := w.conn.Exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("hypertable: %w", err)
 	}
 	return nil
+}
+
+// HypertableSQL is the idempotent create_hypertable call (TimescaleDB 2.13+
+// by_range dimension builder) and its arguments: the quoted table name as
+// regclass text, the time column, and the chunk interval when set.
+func HypertableSQL(tbl Table, ht *Hypertable) (string, []any) {
+	qt, _ := tbl.Quoted()
+	if ht.Chunk > 0 {
+		return "SELECT create_hypertable($1::regclass, by_range($2::name, $3::interval), if_not_exists => true)",
+			[]any{qt, ht.TimeColumn, fmt.Sprintf("%d microseconds", ht.Chunk.Microseconds())}
+	}
+	return "SELECT create_hypertable($1::regclass, by_range($2::name), if_not_exists => true)", []any{qt, ht.TimeColumn}
 }
 
 // Write converts rows (failing on any inexact value) and queues them;

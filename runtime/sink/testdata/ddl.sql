@@ -37,3 +37,4 @@ schema"."'); DROP TABLE trades;--" (
 );
 INSERT INTO "analytics"."vwap_5m" ("window_start", "window_end", "symbol", "vwap", "volume") VALUES ($1, $2, $3, $4, $5) ON CONFLICT ("symbol", "window_start") DO UPDATE SET "window_end" = EXCLUDED."window_end", "vwap" = EXCLUDED."vwap", "volume" = EXCLUDED."volume";
 INSERT INTO "analytics"."vwap_5m" ("window_start", "window_end", "symbol", "vwap", "volume") SELECT "window_start", "window_end", "symbol", "vwap", "volume" FROM "rtsapc_stage" ON CONFLICT ("symbol", "window_start") DO UPDATE SET "window_end" = EXCLUDED."window_end", "vwap" = EXCLUDED."vwap", "volume" = EXCLUDED."volume";
+SELECT create_hypertable($1::regclass, by_range($2::name, $3::interval), if_not_exists => true); -- ["\"analytics\".\"vwap_5m\"" "window_start" "86400000000 microseconds"]
