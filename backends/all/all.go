@@ -8,6 +8,7 @@ import (
 	"rtsap.dev/rtsapc/backends/irdump"
 	"rtsap.dev/rtsapc/backends/nifi"
 	"rtsap.dev/rtsapc/backends/openlineage"
+	"rtsap.dev/rtsapc/backends/spark"
 )
 
 // Backends are the first-party backends. Each backend owner adds its
@@ -18,6 +19,7 @@ var Backends = []*backends.Backend{
 	argo.Backend,
 	openlineage.Backend,
 	flink.Backend,
+	spark.Backend,
 }
 
 // Default returns a registry holding Backends.
