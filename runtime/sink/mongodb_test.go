@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -85,5 +86,23 @@ func TestMongoRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.opts, err, tc.want)
 		}
+	}
+}
+
+// Within a batch the last row of a key is the one written (bulk writes are
+// unordered): the queue holds one replacement per _id.
+func TestMongoBatchKeepsLastPerKey(t *testing.T) {
+	w, err := mongosink.New(mongosink.Config{URI: "mongodb://127.0.0.1:1", Database: "d", Collection: "c",
+		Record: barType, Key: []string{"symbol", "window_start"}, BatchRows: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := bars(t, 6, "1")
+	rows = append(rows, bars(t, 6, "2")...)
+	if err := w.Write(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Pending(); got != 6 {
+		t.Fatalf("%d queued writes, want 6", got)
 	}
 }

@@ -44,6 +44,9 @@ type Writer struct {
 	client  *mongo.Client
 	coll    *mongo.Collection
 	pending []mongo.WriteModel
+	// byID: pending index of each _id (Extended JSON), so the last row of a
+	// key wins within a batch, whose writes are unordered.
+	byID map[string]int
 }
 
 // New checks the configuration and prepares document building.
@@ -58,7 +61,7 @@ func New(cfg Config) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongodb %s.%s: %w", cfg.Database, cfg.Collection, err)
 	}
-	w := &Writer{cfg: cfg, doc: d}
+	w := &Writer{cfg: cfg, doc: d, byID: map[string]int{}}
 	switch wc := cfg.WriteConcern; {
 	case wc == "":
 	case wc == "majority":
@@ -92,7 +95,7 @@ func (w *Writer) Open(ctx context.Context) error {
 	return nil
 }
 
-// Write builds documents and queues their writes.
+// Write builds documents and queues their writes (one per key: the last).
 func (w *Writer) Write(ctx context.Context, rows []row.Row) error {
 	for _, r := range rows {
 		id, doc, err := w.doc.Build(r)
@@ -102,8 +105,18 @@ func (w *Writer) Write(ctx context.Context, rows []row.Row) error {
 		if id == nil {
 			w.pending = append(w.pending, mongo.NewInsertOneModel().SetDocument(doc))
 		} else {
-			w.pending = append(w.pending, mongo.NewReplaceOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: id}}).SetReplacement(doc).SetUpsert(true))
+			filter := bson.D{{Key: "_id", Value: id}}
+			m := mongo.NewReplaceOneModel().SetFilter(filter).SetReplacement(doc).SetUpsert(true)
+			k, err := bson.MarshalExtJSON(filter, true, false)
+			if err != nil {
+				return fmt.Errorf("mongodb %s.%s: _id: %w", w.cfg.Database, w.cfg.Collection, err)
+			}
+			if j, ok := w.byID[string(k)]; ok {
+				w.pending[j] = m
+				continue
+			}
+			w.byID[string(k)] = len(w.pending)
+			w.pending = append(w.pending, m)
 		}
 		if len(w.pending) >= w.cfg.BatchRows {
 			if err := w.Flush(ctx); err != nil {
@@ -114,6 +127,9 @@ func (w *Writer) Write(ctx context.Context, rows []row.Row) error {
 	return nil
 }
 
+// Pending is the number of queued writes.
+func (w *Writer) Pending() int { return len(w.pending) }
+
 // Flush sends the queued writes as one unordered bulk write.
 func (w *Writer) Flush(ctx context.Context) error {
 	if len(w.pending) == 0 {
@@ -122,10 +138,14 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if w.coll == nil {
 		return fmt.Errorf("mongodb: write before Open")
 	}
+	defer func() {
+		// Dropped on failure too: the runner replays the bundle.
+		w.pending = w.pending[:0]
+		clear(w.byID)
+	}()
 	if _, err := w.coll.BulkWrite(ctx, w.pending, options.BulkWrite().SetOrdered(false)); err != nil {
 		return fmt.Errorf("mongodb %s.%s: %w", w.cfg.Database, w.cfg.Collection, err)
 	}
-	w.pending = w.pending[:0]
 	return nil
 }
 
