@@ -6,8 +6,12 @@
 // A DoFn opens its Writer in Setup/StartBundle, calls Write with the
 // bundle's rows (or row by row), Flush in FinishBundle and Close in
 // Teardown. Writes are idempotent where the system allows: keyed sinks
-// upsert (a retried bundle rewrites the same rows), files are written
-// under a temporary name and published whole at Close.
+// upsert (a retried bundle rewrites the same rows; a failed Flush drops its
+// batch for the replay), files are written under a temporary name and
+// published whole at Close. As Teardown is not guaranteed, a file sink in
+// a long-running pipeline should Close per bundle with a bundle-unique
+// Options.Shard (one file per bundle); two open writers of one file are
+// refused.
 package sink
 
 import (
