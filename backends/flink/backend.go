@@ -71,6 +71,10 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 		opts = &backends.Options{}
 	}
 	ctx := k8s.NewContext(g.Program, opts)
+	root := ""
+	if g.Program != nil {
+		root = g.Program.Root
+	}
 	var names k8s.Names
 	set := &artifact.Set{}
 	var ds diag.Diagnostics
@@ -116,7 +120,7 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 		} else {
 			files = append(files, kf)
 		}
-		ds = ds.Extend(k8s.Validate(files, opts))
+		ds = ds.Extend(k8s.ValidateFrom(files, opts, root))
 		for _, f := range files {
 			set.Add(f)
 		}

@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,12 +27,21 @@ var crdDirs = map[string][]string{
 
 // SchemasDir returns the CRD folder to validate against, or "" when none is
 // available.
-func SchemasDir(opts *backends.Options) string {
+func SchemasDir(opts *backends.Options) string { return SchemasDirFrom(opts, "") }
+
+// SchemasDirFrom is SchemasDir that also searches upward from root (the
+// spec directory, ir.Program.Root) when the working directory has none.
+func SchemasDirFrom(opts *backends.Options, root string) string {
 	if d := opts.Setting(SchemasSetting, ""); d != "" {
 		return d
 	}
 	if d, ok := crd.FindSchemas(); ok {
 		return d
+	}
+	if root != "" && os.Getenv(crd.SchemasEnv) == "" {
+		if d, ok := crd.FindSchemasFrom(root); ok {
+			return d
+		}
 	}
 	return ""
 }
@@ -42,8 +52,13 @@ func SchemasDir(opts *backends.Options) string {
 // emitted it: nothing may be written). When no CRD folder is available, one
 // warning says that CRD validation was skipped.
 func Validate(files []*artifact.File, opts *backends.Options) diag.Diagnostics {
+	return ValidateFrom(files, opts, "")
+}
+
+// ValidateFrom is Validate with the CRD folder found by SchemasDirFrom.
+func ValidateFrom(files []*artifact.File, opts *backends.Options, root string) diag.Diagnostics {
 	var ds diag.Diagnostics
-	dir := SchemasDir(opts)
+	dir := SchemasDirFrom(opts, root)
 	warned := false
 	for _, f := range files {
 		if f.Kind != artifact.Manifest {

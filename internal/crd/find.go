@@ -21,7 +21,17 @@ func FindSchemas() (dir string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	for d := wd; ; {
+	return FindSchemasFrom(wd)
+}
+
+// FindSchemasFrom is FindSchemas' search starting at start instead of the
+// working directory (the spec directory, say), ignoring $RTSAPC_SCHEMAS.
+func FindSchemasFrom(start string) (dir string, ok bool) {
+	start, err := filepath.Abs(start)
+	if err != nil {
+		return "", false
+	}
+	for d := start; ; {
 		if isFile(filepath.Join(d, "go.mod")) {
 			if c := filepath.Join(d, "..", "shared", "schemas"); isDir(c) {
 				return filepath.Clean(c), true
