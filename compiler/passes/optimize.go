@@ -1,6 +1,8 @@
 package passes
 
 import (
+	"container/heap"
+
 	"rtsap.dev/rtsapc/compiler/expr"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
@@ -11,68 +13,161 @@ import (
 // several takes the name and position of the first (upstream) one, so
 // backend diagnostics still point at the user's spec.
 
-// soleConsumer returns the only consumer of n, or nil.
-func soleConsumer(p *ir.Pipeline, n *ir.Node) *ir.Node {
-	cs := p.Consumers(n.ID)
-	if len(cs) != 1 {
-		return nil
+// graph is a consumer index kept up to date while a pass rewires nodes,
+// so that every pass is one sweep (no rescans after each rewrite).
+type graph struct {
+	p    *ir.Pipeline
+	byID map[ir.NodeID]*ir.Node
+	cons map[ir.NodeID][]*ir.Node
+	gone map[ir.NodeID]bool
+}
+
+func newGraph(p *ir.Pipeline) *graph {
+	g := &graph{p: p, byID: map[ir.NodeID]*ir.Node{}, cons: map[ir.NodeID][]*ir.Node{}, gone: map[ir.NodeID]bool{}}
+	for _, n := range p.Nodes {
+		g.byID[n.ID] = n
+		for _, in := range n.Inputs {
+			g.cons[in] = append(g.cons[in], n)
+		}
 	}
-	return cs[0]
+	return g
+}
+
+// sole returns the only consumer of n, or nil.
+func (g *graph) sole(n *ir.Node) *ir.Node {
+	if cs := g.cons[n.ID]; len(cs) == 1 {
+		return cs[0]
+	}
+	return nil
+}
+
+// absorb makes keep (upstream) take over drop (its only consumer): keep
+// gets drop's output, drop's consumers read keep, and drop goes.
+func (g *graph) absorb(keep, drop *ir.Node) {
+	keep.Out, keep.EventTime = drop.Out, drop.EventTime
+	for _, c := range g.cons[drop.ID] {
+		for i, in := range c.Inputs {
+			if in == drop.ID {
+				c.Inputs[i] = keep.ID
+			}
+		}
+	}
+	g.cons[keep.ID] = g.cons[drop.ID]
+	delete(g.cons, drop.ID)
+	g.gone[drop.ID] = true
+}
+
+// finish removes absorbed nodes and renumbers the rest in a topological
+// order that keeps the previous order wherever the edges allow.
+func (g *graph) finish() {
+	var nodes []*ir.Node
+	for _, n := range g.p.Nodes {
+		if !g.gone[n.ID] {
+			nodes = append(nodes, n)
+		}
+	}
+	renumber(g.p, topoOrder(nodes))
+}
+
+// topoOrder sorts nodes topologically, preferring their current order.
+func topoOrder(nodes []*ir.Node) []*ir.Node {
+	pos := map[ir.NodeID]int{}
+	for i, n := range nodes {
+		pos[n.ID] = i
+	}
+	indeg := make([]int, len(nodes))
+	cons := make([][]int, len(nodes))
+	for i, n := range nodes {
+		for _, in := range n.Inputs {
+			j := pos[in]
+			cons[j] = append(cons[j], i)
+			indeg[i]++
+		}
+	}
+	h := &intHeap{}
+	for i := range nodes {
+		if indeg[i] == 0 {
+			heap.Push(h, i)
+		}
+	}
+	out := make([]*ir.Node, 0, len(nodes))
+	for h.Len() > 0 {
+		i := heap.Pop(h).(int)
+		out = append(out, nodes[i])
+		for _, c := range cons[i] {
+			if indeg[c]--; indeg[c] == 0 {
+				heap.Push(h, c)
+			}
+		}
+	}
+	if len(out) != len(nodes) {
+		panic("optimisation created a cycle")
+	}
+	return out
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // pushFilters moves a filter above the map that feeds it when the
 // condition reads only columns the map passes through unchanged (renamed
 // or not): the map then computes its columns only for records that pass.
 // The condition is rewritten to the map's input names. Exact: the filter
-// sees the same values either way.
+// sees the same values either way. A filter climbs through every such map
+// above it.
 func pushFilters(u *Unit) {
-	p := u.P
-	for changed := true; changed; {
-		changed = false
-		for _, m := range p.Nodes {
+	g := newGraph(u.P)
+	changed := false
+	for _, f := range u.P.Nodes {
+		fo, ok := f.Op.(*ir.Filter)
+		if !ok {
+			continue
+		}
+		for {
+			m := g.byID[f.Inputs[0]]
 			mo, ok := m.Op.(*ir.Map)
-			if !ok {
-				continue
-			}
-			f := soleConsumer(p, m)
-			if f == nil {
-				continue
-			}
-			fo, ok := f.Op.(*ir.Filter)
-			if !ok || !passThroughOnly(fo.Where, mo) {
-				continue
+			if !ok || g.sole(m) != f || !passThroughOnly(fo.Where, mo) {
+				break
 			}
 			byName := map[string]*ir.Expr{}
 			for _, c := range mo.Columns {
 				byName[c.Name] = c.Expr
 			}
 			fo.Where = substitute(fo.Where, byName)
-			in := p.Node(m.Inputs[0])
-			for _, n := range p.Consumers(f.ID) {
-				for i, x := range n.Inputs {
+			in := g.byID[m.Inputs[0]]
+			// in → m → f → consumers  becomes  in → f → m → consumers.
+			for _, c := range g.cons[f.ID] {
+				for i, x := range c.Inputs {
 					if x == f.ID {
-						n.Inputs[i] = m.ID
+						c.Inputs[i] = m.ID
 					}
+				}
+			}
+			g.cons[m.ID] = g.cons[f.ID]
+			g.cons[f.ID] = []*ir.Node{m}
+			for i, c := range g.cons[in.ID] {
+				if c == m {
+					g.cons[in.ID][i] = f
 				}
 			}
 			f.Inputs = []ir.NodeID{in.ID}
 			m.Inputs = []ir.NodeID{f.ID}
 			f.Out, f.EventTime = in.Out, in.EventTime
-			// Order: f takes m's place; m follows it.
-			var nodes []*ir.Node
-			for _, n := range p.Nodes {
-				switch n {
-				case m:
-					nodes = append(nodes, f, m)
-				case f:
-				default:
-					nodes = append(nodes, n)
-				}
-			}
-			renumber(p, nodes)
 			changed = true
-			break
 		}
+	}
+	if changed {
+		g.finish()
 	}
 }
 
@@ -96,28 +191,24 @@ func passThroughOnly(e *ir.Expr, m *ir.Map) bool {
 // record passes both filters iff both conditions are true, and && is
 // three-valued like two filters in sequence (null counts as false).
 func fuseFilters(u *Unit) {
-	p := u.P
-	for changed := true; changed; {
-		changed = false
-		for _, n := range p.Nodes {
-			f1, ok := n.Op.(*ir.Filter)
-			if !ok {
-				continue
-			}
-			next := soleConsumer(p, n)
-			if next == nil {
-				continue
-			}
+	g := newGraph(u.P)
+	for _, n := range u.P.Nodes {
+		f1, ok := n.Op.(*ir.Filter)
+		if !ok || g.gone[n.ID] {
+			continue
+		}
+		for next := g.sole(n); next != nil; next = g.sole(n) {
 			f2, ok := next.Op.(*ir.Filter)
 			if !ok {
-				continue
+				break
 			}
 			f1.Where = &ir.Expr{Kind: ir.Call, Fn: ir.FnAnd, Type: rtype.BoolType, Args: []*ir.Expr{f1.Where, f2.Where},
 				Pos: f1.Where.Pos, Text: "(" + f1.Where.Text + ") && (" + f2.Where.Text + ")"}
-			absorb(p, n, next)
-			changed = true
-			break
+			g.absorb(n, next)
 		}
+	}
+	if len(g.gone) > 0 {
+		g.finish()
 	}
 }
 
@@ -126,21 +217,16 @@ func fuseFilters(u *Unit) {
 // column would be evaluated more than once (each is a reference or a
 // literal, or is read at most once), so fusion never adds work.
 func fuseMaps(u *Unit) {
-	p := u.P
-	for changed := true; changed; {
-		changed = false
-		for _, n := range p.Nodes {
-			m1, ok := n.Op.(*ir.Map)
-			if !ok {
-				continue
-			}
-			next := soleConsumer(p, n)
-			if next == nil {
-				continue
-			}
+	g := newGraph(u.P)
+	for _, n := range u.P.Nodes {
+		m1, ok := n.Op.(*ir.Map)
+		if !ok || g.gone[n.ID] {
+			continue
+		}
+		for next := g.sole(n); next != nil; next = g.sole(n) {
 			m2, ok := next.Op.(*ir.Map)
 			if !ok || !substitutable(m1, m2) {
-				continue
+				break
 			}
 			byName := map[string]*ir.Expr{}
 			for _, c := range m1.Columns {
@@ -151,10 +237,11 @@ func fuseMaps(u *Unit) {
 				cols[i] = ir.Column{Name: c.Name, Pos: c.Pos, Expr: substitute(c.Expr, byName)}
 			}
 			m1.Columns = cols
-			absorb(p, n, next)
-			changed = true
-			break
+			g.absorb(n, next)
 		}
+	}
+	if len(g.gone) > 0 {
+		g.finish()
 	}
 }
 
@@ -219,32 +306,6 @@ func clone(e *ir.Expr) *ir.Expr {
 		c.Args = nil
 	}
 	return &c
-}
-
-// absorb makes keep (upstream) take over drop (its only consumer): keep
-// gets drop's output, drop's consumers read keep, and drop is removed.
-func absorb(p *ir.Pipeline, keep, drop *ir.Node) {
-	keep.Out, keep.EventTime = drop.Out, drop.EventTime
-	for _, n := range p.Nodes {
-		for i, in := range n.Inputs {
-			if in == drop.ID {
-				n.Inputs[i] = keep.ID
-			}
-		}
-	}
-	remove(p, map[ir.NodeID]bool{drop.ID: true})
-}
-
-// remove deletes nodes and renumbers the rest densely, rewriting every
-// reference to a node ID.
-func remove(p *ir.Pipeline, gone map[ir.NodeID]bool) {
-	var nodes []*ir.Node
-	for _, n := range p.Nodes {
-		if !gone[n.ID] {
-			nodes = append(nodes, n)
-		}
-	}
-	renumber(p, nodes)
 }
 
 // renumber makes nodes (a topological order of p's remaining nodes) the
