@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"rtsap.dev/rtsapc/compiler"
 	"rtsap.dev/rtsapc/lang/cuespec"
+	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/lang/spec"
 )
 
@@ -148,5 +150,21 @@ func TestEnvironmentOverlay(t *testing.T) {
 	}
 	if got := prod.Pipelines[0].Deploy.Resources.Replicas.Value; got != 6 {
 		t.Errorf("prod replicas %d, want 6", got)
+	}
+}
+
+// TestExamplesCompile runs the compiler over every example, as `rtsapc vet`
+// does: the examples must be clean, not only well-formed.
+func TestExamplesCompile(t *testing.T) {
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f := load(t, name, "")
+			_, ds := compiler.Compile(f, &compiler.Config{Check: true})
+			for _, d := range ds {
+				if d.Severity == diag.Error {
+					t.Errorf("%s", d.Error())
+				}
+			}
+		})
 	}
 }

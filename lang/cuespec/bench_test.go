@@ -10,6 +10,8 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
+
+	"rtsap.dev/rtsapc/compiler"
 )
 
 // genSpec writes a pipeline of n nodes: 10 Kafka sources, 10 chains of
@@ -107,8 +109,9 @@ func cueExport(tb testing.TB, dir string, args []string) int {
 	return n
 }
 
-// BenchmarkLoad compares Load (what vet spends in the front-end) with plain
-// CUE evaluation of the same files, side by side:
+// BenchmarkLoad compares Load (what vet spends in the front-end) and vet
+// (Load + compile) with plain CUE evaluation of the same files, side by
+// side:
 //
 //	go test -run '^$' -bench Load -benchtime 5x ./lang/cuespec
 func BenchmarkLoad(b *testing.B) {
@@ -126,6 +129,18 @@ func BenchmarkLoad(b *testing.B) {
 		b.Run(c.name+"/load", func(b *testing.B) {
 			for range b.N {
 				if _, ds := Load(&Config{Dir: c.dir}, []string{"./..."}); len(ds) > 0 {
+					b.Fatal(ds)
+				}
+			}
+		})
+		// vet = Load + compile, what `rtsapc vet` does.
+		b.Run(c.name+"/vet", func(b *testing.B) {
+			for range b.N {
+				f, ds := Load(&Config{Dir: c.dir}, []string{"./..."})
+				if len(ds) > 0 {
+					b.Fatal(ds)
+				}
+				if _, ds := compiler.Compile(f, &compiler.Config{}); ds.HasErrors() {
 					b.Fatal(ds)
 				}
 			}
