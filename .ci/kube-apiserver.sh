@@ -13,5 +13,7 @@ if [ ! -x "$bin" ]; then
 	echo "building kube-apiserver into $bin (cold: several minutes)" >&2
 	go build -trimpath -o "$bin.tmp" . >&2
 	mv "$bin.tmp" "$bin"
+	# Binaries built from older sources are no longer used.
+	find "$cache" -maxdepth 1 -name 'kube-apiserver-*' ! -name "$(basename "$bin")" -delete
 fi
 echo "export RTSAPC_KUBE_APISERVER=$bin"

@@ -43,7 +43,7 @@ func BenchmarkPlan(b *testing.B) {
 				"configs": map[string]any{"retention.ms": "86400000", "cleanup.policy": "delete"}}})
 	}
 	objects := 0
-	if k, err := testenv.SharedKube(); err != nil {
+	if k, err := testenv.SharedKubeBare(); err != nil {
 		b.Fatal(err)
 	} else if k != nil {
 		kube, err := kubernetes.NewFromKubeconfig(k.Kubeconfig)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -44,25 +45,31 @@ type Kube struct {
 }
 
 var (
-	kubeOnce sync.Once
-	kube     *Kube
-	kubeErr  error
+	kubeOnce, crdOnce sync.Once
+	kube              *Kube
+	kubeErr, crdErr   error
 )
 
-// SharedKube starts one API server per test binary (it takes ~20 s) with the
-// Flink, Spark and Argo CRDs installed; StopSharedKube (from TestMain) ends
+// SharedKube starts one API server per test binary (it takes ~10 s) with the
+// Flink, Spark and Argo CRDs installed (most of a minute on two busy cores:
+// the server compiles their schemas); StopSharedKube (from TestMain) ends
 // it. It returns (nil, nil) when RTSAPC_KUBE_APISERVER is unset.
 func SharedKube() (*Kube, error) {
+	k, err := SharedKubeBare()
+	if k == nil || err != nil {
+		return k, err
+	}
+	crdOnce.Do(func() { crdErr = k.InstallCRDs() })
+	return k, crdErr
+}
+
+// SharedKubeBare is SharedKube without the CRDs, for tests of built-in kinds.
+func SharedKubeBare() (*Kube, error) {
 	bin := os.Getenv(KubeEnv)
 	if bin == "" {
 		return nil, nil
 	}
-	kubeOnce.Do(func() {
-		kube, kubeErr = StartKube(bin)
-		if kubeErr == nil {
-			kubeErr = kube.InstallCRDs()
-		}
-	})
+	kubeOnce.Do(func() { kube, kubeErr = StartKube(bin) })
 	return kube, kubeErr
 }
 
@@ -109,6 +116,8 @@ func StartKube(bin string) (*Kube, error) {
 		fmt.Sprintf("--secure-port=%d", port),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// Loopback only: the endpoint reconciler refuses loopback addresses.
+		"--endpoint-reconciler-type=none",
 		"--cert-dir=" + filepath.Join(dir, "certs"),
 		"--service-account-key-file=" + keyFile,
 		"--service-account-signing-key-file=" + keyFile,
@@ -238,7 +247,9 @@ func (k *Kube) InstallCRDs() error {
 		}
 		stripDescriptions(obj)
 		u := &unstructured.Unstructured{Object: obj}
-		if _, err := dyn.Resource(crdGVR).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "rtsapc-testenv", Force: true}); err != nil {
+		// Create, not server-side apply: managed fields of a schema this
+		// size cost the server tens of seconds.
+		if _, err := dyn.Resource(crdGVR).Create(ctx, u, metav1.CreateOptions{FieldManager: "rtsapc-testenv"}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("installing %s: %w", f, err)
 		}
 		names = append(names, u.GetName())

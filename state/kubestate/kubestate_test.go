@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestStoreAndLease(t *testing.T) {
-	k, err := testenv.SharedKube()
+	k, err := testenv.SharedKubeBare()
 	if err != nil {
 		t.Fatal(err)
 	}

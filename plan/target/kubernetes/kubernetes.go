@@ -245,24 +245,11 @@ func (t *Target) Delete(ctx context.Context, r *target.Resource) error {
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	// Wait until it is gone (finalizers), so a replacement can be created.
-	for {
-		_, err := ri.Get(ctx, rf.name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s still exists after delete: %w", r.Addr, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	// Not waiting for it to be gone: finalizers may need controllers that
+	// are not there (a namespace needs kube-controller-manager), and
+	// Kubernetes objects are never replaced (no Replacer), so nothing is
+	// created again under the same name in this apply.
+	return err
 }
 
 // Ready knows CRDs (Established), namespaces (Active), the Flink and Spark
