@@ -82,6 +82,7 @@ func TestExamples(t *testing.T) {
 					}
 				}
 				var out strings.Builder
+				var jobs []*ol.JobEvent
 				for _, d := range ds {
 					out.WriteString("warning: " + d.Code.String() + " " + d.Summary + ": " + d.Detail + "\n")
 				}
@@ -91,12 +92,17 @@ func TestExamples(t *testing.T) {
 						t.Fatal(err)
 					}
 					out.Write(Text(&ev))
+					jobs = append(jobs, &ev)
 				}
 				file := name
 				if env != "" {
 					file += "." + env
 				}
 				golden.File(t, filepath.Join("testdata", "examples", file+".lineage"), []byte(out.String()))
+				if name == "trades-quotes-spread" { // a join, a dedupe and an aggregate, drawn
+					golden.File(t, filepath.Join("testdata", "examples", file+".dot"), DOT(jobs))
+					golden.File(t, filepath.Join("testdata", "examples", file+".mmd"), Mermaid(jobs))
+				}
 			}
 		})
 	}
