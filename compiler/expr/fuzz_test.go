@@ -70,6 +70,18 @@ func FuzzCheckExpr(f *testing.F) {
 			if x == nil {
 				t.Fatalf("%q: no result and no error", text)
 			}
+			// Round trip: the tree renders to CEL that lowers to the same tree.
+			if sc.Bare == 0 && len(sc.Vars) == 0 {
+				if src, ok := Unparse(x); ok {
+					y, _, ds := c.Check(at(src), sc)
+					if len(ds) > 0 {
+						t.Fatalf("%q: unparsed as %q, which does not check: %v", text, src, ds)
+					}
+					if a, b := ir.ExprString(x), ir.ExprString(y); a != b {
+						t.Fatalf("%q: unparsed as %q, which lowers differently:\n%s\n%s", text, src, a, b)
+					}
+				}
+			}
 			x.Walk(func(y *ir.Expr) bool {
 				if y.Type == nil {
 					t.Fatalf("%q: untyped node %q", text, y.Text)

@@ -143,7 +143,7 @@ func pushFilters(u *Unit) {
 			for _, c := range mo.Columns {
 				byName[c.Name] = c.Expr
 			}
-			fo.Where = substitute(fo.Where, byName)
+			fo.Where = retext(substitute(fo.Where, byName))
 			in := g.byID[m.Inputs[0]]
 			// in → m → f → consumers  becomes  in → f → m → consumers.
 			for _, c := range g.cons[f.ID] {
@@ -234,7 +234,7 @@ func fuseMaps(u *Unit) {
 			}
 			cols := make([]ir.Column, len(m2.Columns))
 			for i, c := range m2.Columns {
-				cols[i] = ir.Column{Name: c.Name, Pos: c.Pos, Expr: substitute(c.Expr, byName)}
+				cols[i] = ir.Column{Name: c.Name, Pos: c.Pos, Expr: retext(substitute(c.Expr, byName))}
 			}
 			m1.Columns = cols
 			g.absorb(n, next)
@@ -243,6 +243,18 @@ func fuseMaps(u *Unit) {
 	if len(g.gone) > 0 {
 		g.finish()
 	}
+}
+
+// retext makes the root Text of a rewritten expression the CEL source of
+// the new tree, when it has one (see expr.Unparse); subexpressions keep
+// the text the user wrote, for messages.
+func retext(e *ir.Expr) *ir.Expr {
+	if src, ok := expr.Unparse(e); ok {
+		c := *e
+		c.Text = src
+		return &c
+	}
+	return e
 }
 
 // substitutable reports whether m2's reads of m1's columns can be

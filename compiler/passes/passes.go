@@ -9,10 +9,10 @@
 // panics is reported as an internal error naming the pass.
 //
 // NOTE: the optimisations rewrite expression trees (fused conditions,
-// substituted map columns, pushed-down filters). A rewritten tree keeps the
-// Pos and Text of the subexpressions as the user wrote them, for messages;
-// its Text may then name columns of a node that no longer feeds it, so
-// backends and runtimes evaluate the tree, never Expr.Text.
+// substituted map columns, pushed-down filters). The root's Text becomes
+// CEL that lowers to the new tree (expr.Unparse); subexpressions keep the
+// Pos and Text the user wrote, for messages, so their Text may name
+// columns of a node that no longer feeds them. Evaluate the tree.
 package passes
 
 import (

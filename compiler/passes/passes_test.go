@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"rtsap.dev/rtsapc/compiler"
+	"rtsap.dev/rtsapc/compiler/expr"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/passes"
 	"rtsap.dev/rtsapc/internal/golden"
 	"rtsap.dev/rtsapc/lang/cuespec"
+	"rtsap.dev/rtsapc/lang/spec"
 )
 
 // optional lists the optimisation passes (every pass that may be disabled).
@@ -64,6 +66,7 @@ func TestPassGoldens(t *testing.T) {
 		if err := ir.Verify(after); err != nil {
 			t.Fatal(err)
 		}
+		textsRecheck(t.T, after)
 		b, a := ir.Sprint(before), ir.Sprint(after)
 		if a == b && !strings.Contains(string(t.Archive.Comment), "#nochange") {
 			t.Errorf("passes %v changed nothing (mark the case #nochange if that is the point)", enabled)
@@ -71,6 +74,38 @@ func TestPassGoldens(t *testing.T) {
 		t.Out("before", []byte(b))
 		t.Out("ir", []byte(a))
 	})
+}
+
+// textsRecheck: every filter and map root's Text is CEL that lowers, over
+// the node's current input, to the tree it carries — also after rewrites.
+func textsRecheck(t *testing.T, p *ir.Program) {
+	c := expr.NewChecker()
+	for _, pl := range p.Pipelines {
+		for _, n := range pl.Nodes {
+			var es []*ir.Expr
+			switch op := n.Op.(type) {
+			case *ir.Filter:
+				es = append(es, op.Where)
+			case *ir.Map:
+				for _, col := range op.Columns {
+					es = append(es, col.Expr)
+				}
+			default:
+				continue
+			}
+			in := pl.Node(n.Inputs[0]).Out
+			for _, e := range es {
+				got, _, ds := c.Check(spec.Expr{Text: e.Text}, &expr.Scope{Inputs: []expr.Input{{Type: in}}, Bare: 0})
+				if len(ds) > 0 {
+					t.Errorf("%s: Text %q does not check over the input: %v", n.Name, e.Text, ds)
+					continue
+				}
+				if a, b := ir.ExprString(e), ir.ExprString(got); a != b {
+					t.Errorf("%s: Text %q lowers to\n%s\nnot\n%s", n.Name, e.Text, b, a)
+				}
+			}
+		}
+	}
 }
 
 func TestPassTable(t *testing.T) {
