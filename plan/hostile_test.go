@@ -74,4 +74,6 @@ func TestHostileNamesInViews(t *testing.T) {
 	}
 }
 
-func filepathSafe(i int) string { return "hostile/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".txt" }
+func filepathSafe(i int) string {
+	return "hostile/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".txt"
+}
