@@ -34,11 +34,13 @@ import (
 //   - filter: FILTER on the fields of where (dataset level);
 //   - aggregate: GROUP_BY on the keys, WINDOW on the input's event time,
 //     FILTER on the fields having reads; a column using first, last or
-//     collect (ordered by event time) also gets SORT on the event time; window_start/window_end are
-//     TRANSFORMATION of the event time (AGGREGATION for session windows,
-//     whose bounds are the min and max of the session's times);
+//     collect (ordered by event time) also gets SORT on the event time;
+//     window_start/window_end are TRANSFORMATION of the event time
+//     (AGGREGATION for session windows, whose bounds come from the first
+//     and last times of the session);
 //   - rolling: the OVER columns get GROUP_BY on the partition keys and
-//     WINDOW on the order field (column level: rows are not removed);
+//     WINDOW on the order field, and SORT on it when they use first, last
+//     or collect (column level: rows are not removed);
 //   - join and lookup: JOIN on both sides' key fields, the where fields and,
 //     for interval and temporal joins, the time fields; WINDOW on both event
 //     times for window joins; the lookup table is an input dataset;
