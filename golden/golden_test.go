@@ -65,7 +65,14 @@ func TestGolden(t *testing.T) {
 		if f != nil && !ds.HasErrors() {
 			prog, cds := compiler.Compile(f, &compiler.Config{Check: true, Env: env})
 			ds = ds.Extend(cds)
-			t.Out("ir", []byte(ir.Sprint(prog)))
+			out := ir.Sprint(prog)
+			t.Out("ir", []byte(out))
+			// Deterministic: a second compilation prints the same bytes and
+			// the same diagnostics.
+			prog2, cds2 := compiler.Compile(f, &compiler.Config{Check: true, Env: env})
+			if ir.Sprint(prog2) != out || render(cds2.Sort(), dir) != render(cds.Sort(), dir) {
+				t.Errorf("compiling twice gave different results")
+			}
 		}
 		ds = ds.Sort()
 		if len(ds) > 0 {

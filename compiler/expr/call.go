@@ -300,7 +300,7 @@ func (l *lowerer) nullAs(e *ir.Expr, t *rtype.Type) {
 }
 
 // promoteLits makes a numeric literal meeting a decimal an exact decimal
-// literal of the precision written ("0.02" → decimal(3,2), 100 →
+// literal of the precision written ("0.02" → decimal(2,2), 100 →
 // decimal(3,0)), so `price * 2` stays decimal and `price > 0.02` is exact.
 func (l *lowerer) promoteLits(a, b *ir.Expr) {
 	l.nullAs(a, b.Type)

@@ -209,7 +209,7 @@ func Mergeable(fn ir.Fn) bool {
 }
 
 // DecimalLit returns the decimal type of a literal as written ("0.02" →
-// decimal(3,2)), or nil when text is not a plain decimal numeral.
+// decimal(2,2)), or nil when text is not a plain decimal numeral.
 func DecimalLit(text string) *rtype.Type {
 	t := strings.TrimPrefix(text, "-")
 	intPart, frac, _ := strings.Cut(t, ".")
