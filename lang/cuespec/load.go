@@ -219,12 +219,66 @@ func (l *loader) loadGroup(g *group) {
 	lc := &load.Config{Dir: g.root, ModuleRoot: g.root, Overlay: ov}
 	insts := load.Instances(g.patterns, lc)
 	pm := &posMap{loader: l, root: g.root}
+	schema := l.specSchema(lc)
 	for _, inst := range insts {
-		l.loadInstance(inst, pm)
+		l.loadInstance(inst, pm, schema)
 	}
 }
 
-func (l *loader) loadInstance(inst *build.Instance, pm *posMap) {
+// schemaDefs are the definitions a package's top-level sections are
+// checked against.
+type schemaDefs struct {
+	pipeline, workflow, environment cue.Value
+	ok                              bool
+}
+
+// specSchema loads rtsap.#Pipeline, #Workflow and #Environment, which the
+// entries of pipelines, workflows and environments are unified with when
+// the user did not write them so (pipelines: x: {…} without
+// rtsap.#Pipeline): they are checked all the same.
+func (l *loader) specSchema(lc *load.Config) schemaDefs {
+	insts := load.Instances([]string{stdlib.Module}, lc)
+	if len(insts) != 1 || insts[0].Err != nil {
+		return schemaDefs{}
+	}
+	v := l.ctx.BuildInstance(insts[0])
+	d := schemaDefs{
+		pipeline:    v.LookupPath(cue.MakePath(cue.Def("#Pipeline"))),
+		workflow:    v.LookupPath(cue.MakePath(cue.Def("#Workflow"))),
+		environment: v.LookupPath(cue.MakePath(cue.Def("#Environment"))),
+	}
+	d.ok = d.pipeline.Exists() && d.workflow.Exists() && d.environment.Exists()
+	return d
+}
+
+// applySchema unifies each entry of pipelines, workflows and environments
+// with its definition, unless the entry already carries it (a marker
+// hidden field of the schema): unifying #Pipeline twice doubles the
+// evaluation of a large pipeline.
+func (l *loader) applySchema(v cue.Value, s schemaDefs) cue.Value {
+	if !s.ok || v.IncompleteKind() != cue.StructKind {
+		return v
+	}
+	for _, sect := range []struct {
+		name   string
+		def    cue.Value
+		marker string
+	}{
+		{"pipelines", s.pipeline, "_refPattern"},
+		{"workflows", s.workflow, "_steps"},
+		{"environments", s.environment, ""},
+	} {
+		for _, f := range fields(lookup(v, sect.name), false) {
+			if sect.marker != "" && f.v.LookupPath(cue.MakePath(cue.Hid(sect.marker, stdlib.Module))).Exists() {
+				continue
+			}
+			v = v.FillPath(cue.MakePath(cue.Str(sect.name), cue.Str(f.name)), sect.def)
+		}
+	}
+	return v
+}
+
+func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema schemaDefs) {
 	for _, bf := range inst.BuildFiles {
 		l.addSource(pm, bf.Filename)
 	}
@@ -235,7 +289,7 @@ func (l *loader) loadInstance(inst *build.Instance, pm *posMap) {
 	for _, af := range inst.Files {
 		pm.index(af)
 	}
-	v := l.ctx.BuildInstance(inst)
+	v := l.applySchema(l.ctx.BuildInstance(inst), schema)
 	if l.cfg.Env != "" && v.Err() == nil {
 		v = l.applyEnv(v, pm)
 	}
