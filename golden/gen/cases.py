@@ -131,6 +131,11 @@ cases = [
    pipe(F('venue != \\"DARK\\" && \\u0073ize > 0 && «sizee > 0'))),
  ("multiline_string", "A multi-line CUE string: the bad token's line and column in the file.", "RTS2003",
    pipe(t('t', 'rtsap.#Filter & {from: "trades", where: """\n\t\t\tvenue != \'DARK\' &&\n\t\t\t\t«sizee > 0\n\t\t\t"""}'))),
+ ("workflow_cycle", "Workflow steps that wait for each other.", "RTS2012",
+   pipe(F("true"), extra='\tmode: "batch"\n', sources='\tsources: trades: kafka.#Source & {topic: "md.trades", schema: #Trade, bounded: true}\n') +
+   'workflows: w: rtsap.#Workflow & {steps: {\n\t«a: {pipeline: "p", dependsOn: ["b"]}\n\tb: {pipeline: "p", dependsOn: ["a"]}\n}}\n'),
+ ("sink_missing_column", "A required sink column the input does not produce, with a suggestion.", "RTS2004",
+   pipe(M('sym: "symbol"'), sinks='\tsinks: out: stdout.#Sink & {from: "t", schema: {sym: "string", «symbl: "string"}}\n')),
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))
