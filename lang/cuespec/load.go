@@ -11,6 +11,10 @@
 // schema always agree — and <root>/cue.mod/module.cue is overlaid when the
 // user has none. No registry or network is used.
 //
+// Each entry of pipelines, workflows and environments is unified with
+// rtsap.#Pipeline, #Workflow or #Environment when the user did not write it
+// so, then the package is validated as concrete, as `cue export` would.
+//
 // # Environments
 //
 // With Config.Env set to e, environments[e] must exist, and its pipelines
@@ -22,12 +26,19 @@
 //
 // # Diagnostics
 //
-// CUE errors become diagnostics at the first position in a user file (file
-// names relative to Config.Dir; schema positions read rtsap.dev/rtsap/…). Two
-// CUE dumps are recognised and replaced: a `from` (or join side) that is not
-// one of the pipeline's stream names becomes UnknownNode with a suggestion,
-// and a record field type outside the grammar becomes BadTypeString at the
-// offending byte of the string.
+// A CUE error becomes a diagnostic at the user's value on the line of the
+// deepest field of its path that the user wrote (else at that field's
+// label, else at the first user position); file names are relative to
+// Config.Dir, schema positions read rtsap.dev/rtsap/…. CUE's dumps are
+// replaced by rtsapc's words where they are recognised: a `from` (or join
+// side) that names no stream of its pipeline becomes UnknownNode with a
+// suggestion; a record type outside the grammar, BadTypeString at the
+// offending byte of the string; a bad duration, BadDuration; a value
+// outside an enumeration, the list of allowed values with a suggestion; an
+// unknown field, the closest field the schema has; a window that is none of
+// the four kinds, one "Invalid window". Errors that only echo another (a
+// disjunction's header, a reference that fails because the pipeline's names
+// cannot be listed) are dropped.
 package cuespec
 
 import (
