@@ -37,6 +37,16 @@ var scalarFns = map[string]ir.Fn{
 	"contains": ir.FnContains, "startsWith": ir.FnStartsWith, "endsWith": ir.FnEndsWith, "matches": ir.FnMatches,
 }
 
+// celAlternatives maps CEL standard functions outside the vocabulary to
+// their equivalents, for the remedy.
+var celAlternatives = map[string]string{
+	"getHours": "hour(ts)", "getDayOfWeek": "day_of_week(ts) (1 = Monday)", "getMinutes": `date_trunc("minute", ts)`,
+	"getFullYear": `date_trunc("day", ts)`, "lowerAscii": "lower(s)", "upperAscii": "upper(s)",
+	"uint": "int(x)", "dyn": "the value itself", "bytes": "a bytes field", "type": "a typed field",
+	"exists": "a #Filter or an aggregate", "all": "a #Filter or an aggregate", "math.greatest": "greatest(a, b)",
+	"math.least": "least(a, b)",
+}
+
 // DateTruncUnits are the units date_trunc accepts.
 var DateTruncUnits = []string{"second", "minute", "hour", "day"}
 
@@ -237,8 +247,12 @@ func (l *lowerer) call(x ast.Expr) (*ir.Expr, bool) {
 
 	fn, ok := scalarFns[name]
 	if !ok {
+		hint := diag.DidYouMean(name, vocabulary())
+		if alt, ok := celAlternatives[name]; ok {
+			hint = " Use " + alt + " instead."
+		}
 		l.errorf(diag.InvalidExpression, x, "Unknown function",
-			"%s() is not in the expression vocabulary.%s", name, diag.DidYouMean(name, vocabulary()))
+			"%s() is not in the expression vocabulary, which every engine implements.%s", name, hint)
 		return nil, false
 	}
 	t := l.scalarType(x, fn, args)

@@ -162,3 +162,11 @@ func TestPartialsCoverAggregates(t *testing.T) {
 		t.Error("Mergeable")
 	}
 }
+
+func TestCELStdlibAlternatives(t *testing.T) {
+	c := NewChecker()
+	_, _, ds := c.Check(at("ts.getHours() > 9"), single(false))
+	if len(ds) != 1 || ds[0].Code != diag.InvalidExpression || !strings.Contains(ds[0].Detail, "Use hour(ts) instead") || ds[0].Subject.Start.Column != 11 {
+		t.Fatalf("%v", ds)
+	}
+}
