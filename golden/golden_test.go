@@ -16,7 +16,11 @@
 //	#env prod                          compile with an environment
 //
 // Invalid specs are named err_*.txtar and must carry at least one #want.
-// Update with `go test ./golden -update` (or RTSAPC_UPDATE=1).
+// Most are generated from one table by gen/cases.py, which computes each
+// #want from a marker placed in the spec text (so the expected position is
+// written once, where the mistake is); hand-written cases sit beside them.
+// Update with `go test ./golden -update` (or RTSAPC_UPDATE=1) and review
+// the diff: the out/ sections are goldens, the #want lines are assertions.
 package golden_test
 
 import (
