@@ -64,6 +64,9 @@ func parsePattern(e spec.Expr, bad func(off, n int, format string, args ...any))
 				start := i
 				i++
 				lo, okLo := num()
+				if !okLo && i < len(s) && s[i] == ',' { // {,m}
+					lo, okLo = 0, true
+				}
 				hi := lo
 				if i < len(s) && s[i] == ',' {
 					i++
