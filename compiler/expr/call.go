@@ -107,7 +107,7 @@ func (l *lowerer) call(x ast.Expr) (*ir.Expr, bool) {
 			return nil, false
 		}
 		base = l.value(base, c.Args()[0])
-		idx, inull := l.lower(c.Args()[1])
+		idx, _ := l.lower(c.Args()[1])
 		if base == nil || l.value(idx, c.Args()[1]) == nil {
 			return nil, false
 		}
@@ -123,7 +123,6 @@ func (l *lowerer) call(x ast.Expr) (*ir.Expr, bool) {
 			l.errorf(diag.InvalidExpression, x, "Bad index", "%s cannot be indexed by %s.", base.Type, idx.Type)
 			return nil, false
 		}
-		_ = inull
 		// Out-of-range indexes and missing keys yield null.
 		return l.mk(x, ir.FnIndex, t, base, idx), true
 	}

@@ -30,7 +30,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
@@ -780,4 +779,3 @@ func sortedNames(m map[string]bool) []string {
 	return out
 }
 
-var _ = time.Second

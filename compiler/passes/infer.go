@@ -90,13 +90,10 @@ func (x *inferer) run() {
 		n.Out = ir.DeadLetterType
 		n.MaxOutOfOrderness = 0
 	case *ir.LateOutput:
-		in := x.in(0)
-		if agg, ok := in.Op.(*ir.Aggregate); ok {
-			_ = agg
-			if src := x.u.P.Node(in.Inputs[0]); src != nil {
-				n.Out = src.Out
-				n.EventTime = src.EventTime
-			}
+		// The aggregate's input records, as they arrived too late.
+		if agg := x.in(0); len(agg.Inputs) == 1 {
+			src := x.u.P.Node(agg.Inputs[0])
+			n.Out, n.EventTime = src.Out, src.EventTime
 		}
 	case *ir.Source:
 		x.source(op, s.Source)
