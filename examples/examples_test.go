@@ -127,7 +127,7 @@ func TestExamplesCoverTheLanguage(t *testing.T) {
 			t.Errorf("no example uses engine %s", e)
 		}
 	}
-	if !windows["tumble"] || !windows["hop"] {
+	if !windows["tumble"] || !windows["hop"] || !windows["session"] || !windows["cumulate"] {
 		t.Errorf("windows used: %v", windows)
 	}
 	if secrets == 0 || deadLetters == 0 || workflows == 0 || envs < 2 {
