@@ -778,4 +778,3 @@ func sortedNames(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
