@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"rtsap.dev/rtsapc/compiler/internal/dag"
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/passes"
 	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/lang/spec"
 )
@@ -153,7 +155,7 @@ func (c *compiler) orderSteps(wf string, all []*ir.Step, deps [][]int, specs []*
 			}
 		}
 		if next < 0 {
-			cyc := cycle(deps, placed)
+			cyc := dag.Cycle(len(deps), func(i int) []int { return deps[i] }, placed)
 			var path []string
 			for _, i := range cyc {
 				path = append(path, fmt.Sprintf("%q", all[i].Name))
@@ -186,59 +188,6 @@ func (c *compiler) orderSteps(wf string, all []*ir.Step, deps [][]int, specs []*
 	return out
 }
 
-// cycle finds a cycle among unplaced steps; deps point from a step to the
-// steps it waits for, so the path is reversed to read in run order.
-func cycle(deps [][]int, placed []bool) []int {
-	state := make([]int, len(deps))
-	var stack, cyc []int
-	var visit func(int) bool
-	visit = func(i int) bool {
-		state[i] = 1
-		stack = append(stack, i)
-		for _, d := range deps[i] {
-			if placed[d] {
-				continue
-			}
-			if state[d] == 1 {
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] == d {
-						cyc = append([]int(nil), stack[k:]...)
-						return true
-					}
-				}
-			}
-			if state[d] == 0 && visit(d) {
-				return true
-			}
-		}
-		stack = stack[:len(stack)-1]
-		state[i] = 2
-		return false
-	}
-	for i := range deps {
-		if !placed[i] && state[i] == 0 && visit(i) {
-			break
-		}
-	}
-	if len(cyc) == 0 {
-		for i := range deps {
-			if !placed[i] {
-				return []int{i}
-			}
-		}
-	}
-	for l, r := 0, len(cyc)-1; l < r; l, r = l+1, r-1 {
-		cyc[l], cyc[r] = cyc[r], cyc[l]
-	}
-	m := 0
-	for k, i := range cyc {
-		if i < cyc[m] {
-			m = k
-		}
-	}
-	return append(cyc[m:], cyc[:m]...)
-}
-
 func (c *compiler) environments() {
 	for _, se := range c.f.Environments {
 		env := &ir.Environment{Name: se.Name.Value, Namespace: se.Namespace.Value, Scale: se.Scale.Value}
@@ -247,10 +196,10 @@ func (c *compiler) environments() {
 		}
 		sort.SliceStable(env.Labels, func(i, j int) bool { return env.Labels[i].Key < env.Labels[j].Key })
 		for _, cn := range se.Connections {
-			env.Connections = append(env.Connections, ir.Connection{Name: cn.Name.Value, Kind: cn.Kind.Value, Options: options(cn.Options)})
+			env.Connections = append(env.Connections, ir.Connection{Name: cn.Name.Value, Kind: cn.Kind.Value, Options: passes.Options(cn.Options)})
 		}
 		sort.SliceStable(env.Connections, func(i, j int) bool { return env.Connections[i].Name < env.Connections[j].Name })
-		env.Targets = options(se.Targets)
+		env.Targets = passes.Options(se.Targets)
 		if se.Scale.Set && se.Scale.Value <= 0 {
 			c.errorf(diag.InvalidOption, se.Scale.Range, "Invalid option", "scale must be > 0; got %g.", se.Scale.Value)
 		}
@@ -268,36 +217,6 @@ func (c *compiler) environments() {
 			c.errorf(diag.InvalidOption, diag.Range{}, "Unknown environment", "No environment %q.%s Environments: %s.", c.cfg.Env, diag.DidYouMean(c.cfg.Env, names), quote(names))
 		}
 	}
-}
-
-func options(os []spec.Option) []ir.Option {
-	var out []ir.Option
-	for _, o := range os {
-		out = append(out, ir.Option{Key: o.Key, Value: passesOptionValue(o.Value), Pos: o.Range})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-func passesOptionValue(v any) any {
-	switch v := v.(type) {
-	case *spec.Secret:
-		if v == nil {
-			return nil
-		}
-		return &ir.Secret{Name: v.Name.Value, Key: v.Key.Value, Env: v.Env.Value}
-	case []spec.Option:
-		return options(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = passesOptionValue(x)
-		}
-		return out
-	case int:
-		return int64(v)
-	}
-	return v
 }
 
 func orRange(r, def diag.Range) diag.Range {

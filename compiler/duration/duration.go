@@ -74,26 +74,3 @@ func Parse(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
-
-// Format renders d in the spec's notation, largest units first: 1h30m,
-// 5s, 250ms, 1d.
-func Format(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	for _, u := range []struct {
-		name string
-		d    time.Duration
-	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond}} {
-		if d >= u.d {
-			fmt.Fprintf(&b, "%d%s", d/u.d, u.name)
-			d %= u.d
-		}
-	}
-	return b.String()
-}

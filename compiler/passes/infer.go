@@ -947,11 +947,13 @@ func (x *inferer) sink(op *ir.Sink, s *spec.Sink) {
 // connector converts connector options, sorted by key.
 func connector(c spec.Connector) ir.Connector {
 	out := ir.Connector{Kind: c.Kind.Value, Format: c.Format.Value}
-	out.Options = options(c.Options)
+	out.Options = Options(c.Options)
 	return out
 }
 
-func options(os []spec.Option) []ir.Option {
+// Options converts spec options (connectors, environment connections and
+// targets) to IR options sorted by key; secrets stay references.
+func Options(os []spec.Option) []ir.Option {
 	var out []ir.Option
 	for _, o := range os {
 		out = append(out, ir.Option{Key: o.Key, Value: optionValue(o.Value), Pos: o.Range})
@@ -970,7 +972,7 @@ func optionValue(v any) any {
 	case spec.Secret:
 		return &ir.Secret{Name: v.Name.Value, Key: v.Key.Value, Env: v.Env.Value}
 	case []spec.Option:
-		return options(v)
+		return Options(v)
 	case []any:
 		out := make([]any, len(v))
 		for i, x := range v {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"rtsap.dev/rtsapc/compiler/internal/dag"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/lang/diag"
@@ -165,7 +166,7 @@ func resolve(u *Unit) {
 		}
 		if next < 0 {
 			// A cycle: report it once, cut its back edge, continue.
-			cyc := findCycle(items, placed)
+			cyc := dag.Cycle(len(items), func(i int) []int { return items[i].deps }, placed)
 			var path []string
 			for _, i := range cyc {
 				path = append(path, fmt.Sprintf("%q", items[i].info.name))
@@ -332,63 +333,6 @@ func arity(n *spec.Node) (int, string) {
 		return -1, "one or more inputs"
 	}
 	return 1, "exactly one input"
-}
-
-// findCycle returns item indexes forming a cycle among unplaced items.
-func findCycle(items []*item, placed []bool) []int {
-	state := make([]int, len(items)) // 0 new, 1 on stack, 2 done
-	var stack []int
-	var cyc []int
-	var visit func(i int) bool
-	visit = func(i int) bool {
-		state[i] = 1
-		stack = append(stack, i)
-		for _, d := range items[i].deps {
-			if d < 0 || placed[d] {
-				continue
-			}
-			if state[d] == 1 {
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] == d {
-						cyc = append([]int(nil), stack[k:]...)
-						break
-					}
-				}
-				return true
-			}
-			if state[d] == 0 && visit(d) {
-				return true
-			}
-		}
-		stack = stack[:len(stack)-1]
-		state[i] = 2
-		return false
-	}
-	for i := range items {
-		if !placed[i] && state[i] == 0 && visit(i) {
-			break
-		}
-	}
-	// Report the cycle starting at its earliest node in source order; the
-	// dependency edges run backwards (node ← input), so reverse to read as
-	// data flow.
-	for l, r := 0, len(cyc)-1; l < r; l, r = l+1, r-1 {
-		cyc[l], cyc[r] = cyc[r], cyc[l]
-	}
-	if len(cyc) == 0 {
-		for i := range items {
-			if !placed[i] {
-				return []int{i}
-			}
-		}
-	}
-	m := 0
-	for k, i := range cyc {
-		if i < cyc[m] {
-			m = k
-		}
-	}
-	return append(cyc[m:], cyc[:m]...)
 }
 
 // skeleton builds the payload of a node without types or expressions.
