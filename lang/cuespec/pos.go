@@ -45,8 +45,11 @@ func (pm *posMap) display(filename string) string {
 	if i := strings.Index(slash, "/"+schemaPkgDir+"/"); i >= 0 {
 		return stdlib.Module + "/" + slash[i+len("/"+schemaPkgDir+"/"):]
 	}
+	// Relative to the working directory when inside it, else absolute.
 	if rel, err := filepath.Rel(pm.loader.cfg.Dir, filename); err == nil {
-		return filepath.ToSlash(rel)
+		if rel = filepath.ToSlash(rel); rel != ".." && !strings.HasPrefix(rel, "../") {
+			return rel
+		}
 	}
 	return slash
 }
