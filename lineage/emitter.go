@@ -20,8 +20,9 @@ type EmitterOptions struct {
 	OnError func(error)
 }
 
-// Emitter delivers events through a Transport from its own goroutine. Emit
-// never blocks and never fails: a slow or unreachable receiver costs the
+// Emitter delivers events through a Transport from its own goroutine. A nil
+// *Emitter is valid and drops everything (lineage off). Emit never blocks
+// and never fails: a slow or unreachable receiver costs the
 // caller one non-blocking channel send, and events that do not fit in the
 // queue are dropped and counted.
 type Emitter struct {
@@ -88,6 +89,9 @@ func (p *panicError) Error() string { return "lineage: transport panicked" }
 // was queued; false means it was dropped (queue full, emitter closed, or
 // not encodable), which Stats counts.
 func (e *Emitter) Emit(ev any) bool {
+	if e == nil {
+		return false
+	}
 	m, err := Encode(ev)
 	if err != nil {
 		e.dropped.Add(1)
@@ -98,6 +102,9 @@ func (e *Emitter) Emit(ev any) bool {
 
 // EmitMessage queues an encoded event; see Emit.
 func (e *Emitter) EmitMessage(m Message) bool {
+	if e == nil { // lineage not configured: nothing to do
+		return false
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
@@ -115,6 +122,9 @@ func (e *Emitter) EmitMessage(m Message) bool {
 
 // Stats returns the counts so far.
 func (e *Emitter) Stats() Stats {
+	if e == nil {
+		return Stats{}
+	}
 	return Stats{Sent: e.sent.Load(), Failed: e.failed.Load(), Dropped: e.dropped.Load()}
 }
 
@@ -122,6 +132,9 @@ func (e *Emitter) Stats() Stats {
 // then abandons the rest (counted as failed by the transport's error) and
 // closes the transport. It returns ctx's error if delivery was cut short.
 func (e *Emitter) Close(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

@@ -525,3 +525,16 @@ func TestTransportPanicIsContained(t *testing.T) {
 		t.Fatalf("stats %+v err %v", s, got)
 	}
 }
+
+func TestNilEmitter(t *testing.T) {
+	var em *lineage.Emitter
+	run, err := lineage.StartRun(em, lineage.RunConfig{Job: staticJob(t, ir.Streaming), Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	run.Complete()
+	if em.Emit(ol.JobEvent{}) || em.Stats() != (lineage.Stats{}) || em.Close(context.Background()) != nil {
+		t.Fatal("nil emitter")
+	}
+}
