@@ -231,6 +231,10 @@ func (s *script) expr(e *ir.Expr, mode exprMode, ref func(*ir.Expr) string) stri
 }
 
 func (s *script) node(n *ir.Node) {
+	if !wellFormed(s.pl, n) {
+		s.errf(diag.InternalError, n.Pos, "Malformed IR", "Node %q has no output type or lacks an input; the IR did not pass the compiler's verifier.", n.Name)
+		return
+	}
 	defer func() {
 		if s.needTime[n.ID] && n.EventTime == "" {
 			s.unsupported(n, "Node %q has no event time, but a later operator needs one.", n.Name)
@@ -280,6 +284,31 @@ func (s *script) node(n *ir.Node) {
 	default:
 		s.unsupported(n, "Operator %T is not supported by the flink backend.", n.Op)
 	}
+}
+
+// wellFormed reports whether n has an output type and the inputs its
+// operator reads, all with output types (the compiler's verifier ensures
+// this; the backend never panics on IR that skipped it).
+func wellFormed(pl *ir.Pipeline, n *ir.Node) bool {
+	if n.Out == nil {
+		return false
+	}
+	need := 1
+	switch n.Op.(type) {
+	case *ir.Source:
+		need = 0
+	case *ir.Join:
+		need = 2
+	}
+	if len(n.Inputs) < need {
+		return false
+	}
+	for _, id := range n.Inputs {
+		if id < 1 || int(id) > len(pl.Nodes) || id >= n.ID || pl.Node(id).Out == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // timeFrom carries a hidden time column from in to n when n passes rows

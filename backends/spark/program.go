@@ -157,6 +157,11 @@ func (p *program) checkpointBase() string {
 }
 
 func (p *program) node(n *ir.Node) {
+	if !wellFormed(p.pl, n) {
+		p.diags = p.diags.Append(diag.Errorf(diag.InternalError, n.Pos, "Malformed IR", "Node %q has no output type or lacks an input; the IR did not pass the compiler's verifier.", n.Name))
+		p.def(n, "raise RuntimeError(\"malformed node\")")
+		return
+	}
 	switch op := n.Op.(type) {
 	case *ir.Source:
 		p.source(n, op)
@@ -207,6 +212,31 @@ func (p *program) node(n *ir.Node) {
 	default:
 		p.unsupported(n, "Operator %T is not supported by the spark backend.", n.Op)
 	}
+}
+
+// wellFormed reports whether n has an output type and the inputs its
+// operator reads (the compiler's verifier ensures this; the backend never
+// panics on IR that skipped it).
+func wellFormed(pl *ir.Pipeline, n *ir.Node) bool {
+	if n.Out == nil {
+		return false
+	}
+	need := 1
+	switch n.Op.(type) {
+	case *ir.Source:
+		need = 0
+	case *ir.Join:
+		need = 2
+	}
+	if len(n.Inputs) < need {
+		return false
+	}
+	for _, id := range n.Inputs {
+		if id < 1 || int(id) > len(pl.Nodes) || id >= n.ID || pl.Node(id).Out == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *program) keyItems(keys []ir.Column, qual func(int) string) []string {

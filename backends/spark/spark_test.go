@@ -397,3 +397,49 @@ func TestPyStr(t *testing.T) {
 		}
 	}
 }
+
+// Malformed or odd IR yields diagnostics, never a panic.
+func TestNoPanicOnOddIR(t *testing.T) {
+	mutations := []func(pl *ir.Pipeline){
+		func(pl *ir.Pipeline) { pl.Nodes[3].Out = nil },
+		func(pl *ir.Pipeline) { pl.Nodes[4].Inputs = nil },
+		func(pl *ir.Pipeline) { pl.Nodes[5].Inputs = []ir.NodeID{99} },
+		func(pl *ir.Pipeline) {
+			for _, n := range pl.Nodes {
+				if f, ok := n.Op.(*ir.Filter); ok {
+					f.Where = &ir.Expr{Kind: ir.Call, Fn: "nonsense"}
+				}
+			}
+		},
+		func(pl *ir.Pipeline) {
+			for _, n := range pl.Nodes {
+				if a, ok := n.Op.(*ir.Aggregate); ok {
+					a.Window = &ir.Window{Kind: "bogus"}
+					a.Columns = append(a.Columns, ir.Column{Name: "x", Expr: &ir.Expr{Kind: ir.Call, Fn: ir.FnSum}})
+				}
+			}
+		},
+		func(pl *ir.Pipeline) {
+			for _, n := range pl.Nodes {
+				if j, ok := n.Op.(*ir.Join); ok {
+					j.Window = &ir.Window{Kind: ir.Cumulate}
+					j.Columns = append(j.Columns, ir.Column{Name: "Z"})
+				}
+			}
+		},
+		func(pl *ir.Pipeline) { pl.Nodes[0].Op.(*ir.Source).Schema = rec() },
+	}
+	for i, m := range mutations {
+		pl := streaming()
+		m(pl)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("mutation %d: panic: %v", i, r)
+				}
+			}()
+			Backend.Check(pl, testOpts)
+			Backend.Generate(&backends.Gen{Program: progOf(pl), Pipelines: []*ir.Pipeline{pl}, Options: testOpts})
+		}()
+	}
+}
