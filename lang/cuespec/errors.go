@@ -288,6 +288,11 @@ func (l *loader) generic(g *errGroup, pm *posMap, root cue.Value, def diag.Code,
 		name := g.path[len(g.path)-1]
 		allowed := allowedFields(root, g.path[:len(g.path)-1], name)
 		detail = fmt.Sprintf("%s: the schema has no field %q here.%s", path, name, diag.DidYouMean(name, allowed))
+	case strings.Contains(detail, "does not satisfy matchN") && len(g.path) > 0 &&
+		(g.path[len(g.path)-1] == "onExit" || len(g.path) > 1 && g.path[len(g.path)-2] == "steps"):
+		detail = path + ": a step runs either a pipeline (pipeline: \"name\") or a container (container: {image: …}), not both."
+	case strings.Contains(detail, "does not satisfy matchN"):
+		detail = path + ": the value matches none or several of the allowed shapes."
 	case importDetail(detail) != "":
 		detail = importDetail(detail)
 	case code == diag.IncompleteValue && (strings.Contains(detail, "field is required but not present") || strings.HasPrefix(detail, "incomplete value")):
