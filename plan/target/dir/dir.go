@@ -60,7 +60,7 @@ func bytesOf(body map[string]any) ([]byte, error) {
 // path resolves a resource name under Root, refusing anything that would
 // leave it (names from a tampered state file included).
 func (t *Target) path(name string) (string, error) {
-	if name == "" || path.IsAbs(name) || path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") || strings.ContainsRune(name, 0) {
+	if name == "" || name == "." || path.IsAbs(name) || path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") || strings.ContainsRune(name, 0) {
 		return "", fmt.Errorf("bad file name %q", name)
 	}
 	return filepath.Join(t.Root, filepath.FromSlash(name)), nil
