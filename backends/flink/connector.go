@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -402,7 +403,16 @@ func (s *script) connectorOptions(n *ir.Node, c *ir.Connector, lookup, sink bool
 			s.errf(diag.UnsupportedConnector, n.Pos, "Unsupported connector on Flink", "Format %q is not supported by Flink's filesystem connector.", format)
 		}
 		if r, ok := c.Option("rollover"); ok && sink {
-			add("sink.rolling-policy.rollover-interval", fmt.Sprint(r.Value))
+			switch v := r.Value.(type) {
+			case time.Duration:
+				add("sink.rolling-policy.rollover-interval", durationOption(v))
+			case string:
+				if d, err := time.ParseDuration(v); err == nil {
+					add("sink.rolling-policy.rollover-interval", durationOption(d))
+				} else {
+					s.unsupported(n, "rollover %q of %q is not a duration.", v, n.Name)
+				}
+			}
 		}
 	case "stdout":
 		if !sink {

@@ -529,3 +529,13 @@ func TestNoPanicOnOddIR(t *testing.T) {
 		}()
 	}
 }
+
+func TestSessionWithSeveralKeys(t *testing.T) {
+	sql := genSQL(t, windowAgg(&ir.Window{Kind: ir.Session, Gap: time.Minute}, "item", "supplier_id"))
+	got := findTVFs(viewOf(t, sql, "agg"))
+	want := []tvfInfo{{Kind: "session", Partition: []string{"item", "supplier_id"}, TimeCol: "bidtime", Args: []time.Duration{time.Minute}}}
+	same(t, "session TVF", got, want)
+	if !strings.Contains(sql, "PARTITION BY (`item`, `supplier_id`)") {
+		t.Errorf("several keys are not parenthesized:\n%s", sql)
+	}
+}

@@ -371,8 +371,13 @@ func (s *script) tvf(n *ir.Node, w *ir.Window, rel, timeCol string, partition []
 			s.unsupported(n, "Session windows have no offset.")
 		}
 		p := ""
-		if len(partition) > 0 {
-			p = " PARTITION BY " + strings.Join(partition, ", ")
+		switch len(partition) {
+		case 0:
+		case 1:
+			p = " PARTITION BY " + partition[0]
+		default:
+			// Inside the call, a comma would start the next argument.
+			p = " PARTITION BY (" + strings.Join(partition, ", ") + ")"
 		}
 		return fmt.Sprintf("SESSION(TABLE %s%s, %s, %s)", rel, p, desc, interval(w.Gap))
 	}

@@ -288,7 +288,11 @@ func findTVFs(ts []tok) []tvfInfo {
 			case len(arg) > 0 && arg[0].is("table"):
 				for k := 0; k+1 < len(arg); k++ {
 					if arg[k].is("partition") && arg[k+1].is("by") {
-						for _, p := range splitTop(arg[k+2:]) {
+						keys := arg[k+2:]
+						if len(keys) > 0 && keys[0].is("(") && matching(keys, 0) == len(keys)-1 {
+							keys = keys[1 : len(keys)-1]
+						}
+						for _, p := range splitTop(keys) {
 							info.Partition = append(info.Partition, norm(p))
 						}
 					}
