@@ -359,7 +359,22 @@ func (l *loader) applyEnv(v cue.Value, pm *posMap) cue.Value {
 		if !ov.Exists() {
 			continue
 		}
-		v = v.FillPath(cue.MakePath(cue.Str(sect)), ov)
+		// An overlay of a pipeline or workflow the spec lacks would
+		// create a fragment of one.
+		var have []string
+		for _, f := range fields(lookup(v, sect), false) {
+			have = append(have, f.name)
+		}
+		for _, f := range fields(ov, false) {
+			if !contains(have, f.name) {
+				d := diag.Errorf(diag.InvalidSpec, pm.labelOf(f.v, f.name), "Overlay of an unknown "+strings.TrimSuffix(sect, "s"),
+					"environments.%s.%s.%s names no entry of %s.%s", quoteName(l.cfg.Env), sect, quoteName(f.name), sect, diag.DidYouMean(f.name, have))
+				d.Path = []string{"environments", l.cfg.Env, sect, f.name}
+				l.ds = append(l.ds, d)
+				continue
+			}
+			v = v.FillPath(cue.MakePath(cue.Str(sect), cue.Str(f.name)), f.v)
+		}
 	}
 	return v
 }
