@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"rtsap.dev/rtsapc/lang/diag"
@@ -271,8 +272,8 @@ func Apply(ctx context.Context, cfg *ApplyConfig) (*state.State, diag.Diagnostic
 		if err != nil {
 			progress(Event{Addr: c.Addr, Action: c.Action, Phase: "error", Detail: err.Error()})
 			return st, diag.Diagnostics{diag.Errorf(diag.ApplyFailed, diag.Range{}, "Apply failed",
-				"%s %s: %v. The changes before it are applied and recorded in the state; fix the cause and run apply again to continue.",
-				c.Action, c.Addr, err)}
+				"%s %s: %s. The changes before it are applied and recorded in the state; fix the cause and run apply again to continue.",
+				c.Action, c.Addr, strings.TrimSuffix(err.Error(), "."))}
 		}
 		if c.Action == Delete {
 			st.Remove(c.Addr)

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,6 +40,7 @@ func setupDeploy(e *testscript.Env) error {
 		return err
 	}
 	e.Defer(c.Close)
+	e.Values[kafkaClusterKey{}] = c
 	e.Setenv("KAFKA_BROKERS", strings.Join(c.ListenAddrs(), ","))
 	if os.Getenv(testenv.KubeEnv) != "" && strings.Contains(scriptName(e), "kube") {
 		k, err := testenv.SharedKube()
@@ -70,7 +74,37 @@ func deployCondition(cond string) (bool, error) {
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
+type kafkaClusterKey struct{}
+
 var deployCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// kafkafault N: the script's broker refuses the N-th CreateTopics
+	// request from now on (POLICY_VIOLATION), once.
+	"kafkafault": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: kafkafault N")
+		}
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		c, _ := ts.Value(kafkaClusterKey{}).(*kfake.Cluster)
+		if c == nil {
+			ts.Fatalf("no kfake cluster in this script")
+		}
+		seen := 0
+		c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			if seen++; seen != n {
+				return nil, nil, false
+			}
+			r := req.(*kmsg.CreateTopicsRequest)
+			resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+			for _, rt := range r.Topics {
+				st := kmsg.NewCreateTopicsResponseTopic()
+				st.Topic = rt.Topic
+				st.ErrorCode = kerr.PolicyViolation.Code
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp, nil, true
+		})
+	},
 	// waitfile FILE: wait (up to 60s) until FILE exists.
 	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 {
