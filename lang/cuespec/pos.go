@@ -87,9 +87,31 @@ func (pm *posMap) rng(p token.Pos) diag.Range {
 		}
 		if n := literalLen(src, p.Offset()); n > 0 {
 			r.End = advance(src, r.Start, n)
+		} else if n := tokenLen(src, p.Offset()); n > 0 {
+			r.End = advance(src, r.Start, n)
 		}
 	}
 	return r
+}
+
+// tokenLen is the length of the number or identifier at off (0 if none).
+func tokenLen(src []byte, off int) int {
+	i := off
+	if i < len(src) && src[i] == '-' {
+		i++
+	}
+	for i < len(src) {
+		c := src[i]
+		if c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			i++
+			continue
+		}
+		break
+	}
+	if i == off+1 && src[off] == '-' {
+		return 0
+	}
+	return i - off
 }
 
 // labelRange is the range of a label; n is its length.
