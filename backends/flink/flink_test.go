@@ -539,3 +539,13 @@ func TestSessionWithSeveralKeys(t *testing.T) {
 		t.Errorf("several keys are not parenthesized:\n%s", sql)
 	}
 }
+
+func TestInvalidLabelIsAUserError(t *testing.T) {
+	pl := features()
+	pl.Pos = diag.Range{Filename: "p.cue", Start: diag.Pos{Line: 2, Column: 1}}
+	pl.Labels = append(pl.Labels, ir.KV{Key: "team", Value: "market data"})
+	ds := Backend.Check(pl, testOpts)
+	if !hasCode(ds, diag.UnrepresentableName) || ds[len(ds)-1].Subject == nil {
+		t.Errorf("want a positioned UnrepresentableName, got %v", ds)
+	}
+}

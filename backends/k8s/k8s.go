@@ -443,3 +443,19 @@ func Decode(data []byte) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// LabelProblems lists the labels that Kubernetes would reject (key not a
+// qualified name, value not a label value), as sentences, so a backend can
+// report them at the spec position instead of emitting an invalid object.
+func LabelProblems(labels []ir.KV) []string {
+	var out []string
+	for _, kv := range labels {
+		if msgs := utilvalidation.IsQualifiedName(kv.Key); len(msgs) > 0 {
+			out = append(out, fmt.Sprintf("label key %q is not a Kubernetes label key: %s", kv.Key, strings.Join(msgs, "; ")))
+		}
+		if msgs := utilvalidation.IsValidLabelValue(kv.Value); len(msgs) > 0 {
+			out = append(out, fmt.Sprintf("label %q has value %q, which is not a Kubernetes label value: %s", kv.Key, kv.Value, strings.Join(msgs, "; ")))
+		}
+	}
+	return out
+}

@@ -247,3 +247,10 @@ func TestValidateCRDAndSkip(t *testing.T) {
 		t.Errorf("want one skip warning, got %v", ds)
 	}
 }
+
+func TestLabelProblems(t *testing.T) {
+	got := LabelProblems([]ir.KV{{Key: "team", Value: "md"}, {Key: "bad key", Value: "x"}, {Key: "tier", Value: "has space"}})
+	if len(got) != 2 || !strings.Contains(got[0], "bad key") || !strings.Contains(got[1], "has space") {
+		t.Errorf("%q", got)
+	}
+}

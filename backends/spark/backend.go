@@ -50,7 +50,21 @@ var nameRule = k8s.NameRule{MaxLen: 50, LetterFirst: true}
 func check(p *ir.Pipeline, opts *backends.Options) diag.Diagnostics {
 	pr := newProgram(p, opts)
 	pr.build()
-	return pr.diags.Errs()
+	return pr.diags.Errs().Extend(labelErrors(p, opts))
+}
+
+// labelErrors reports pipeline and environment labels Kubernetes would
+// reject, at the pipeline.
+func labelErrors(p *ir.Pipeline, opts *backends.Options) diag.Diagnostics {
+	var ds diag.Diagnostics
+	labels := append([]ir.KV(nil), p.Labels...)
+	if opts != nil && opts.Env != nil {
+		labels = append(labels, opts.Env.Labels...)
+	}
+	for _, msg := range k8s.LabelProblems(labels) {
+		ds = ds.Append(diag.Errorf(diag.UnrepresentableName, p.Pos, "Invalid Kubernetes label", "Pipeline %q: %s.", p.Name, msg))
+	}
+	return ds
 }
 
 var safeSegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
