@@ -40,7 +40,9 @@ Every custom resource is validated against the operator's CRD.
 Settings: flink.image (flink:2.2), flink.version (2.2), flink.sqlRunnerJar
 (local:///opt/flink/usrlib/sql-runner.jar), flink.serviceAccount (flink),
 flink.stateDir (s3://flink-state; checkpoints, savepoints and HA go under
-<namespace>/<name>/), flink.s3.endpoint, flink.autoscaler, flink.session,
+<namespace>/<name>/), flink.s3.endpoint, flink.s3.secret (a Secret with
+keys access-key and secret-key, exposed as AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY), flink.autoscaler, flink.session,
 flink.scriptDir, openlineage.transport/url/endpoint/kafka.topic/kafka.brokers,
 k8s.schemas (CRD folder for validation).`,
 	Scope:    backends.PerPipeline,

@@ -26,6 +26,7 @@ const (
 	SetScriptDir      = "flink.scriptDir"      // where a session cluster finds scripts
 	SetS3Endpoint     = "flink.s3.endpoint"    // S3/MinIO endpoint for state and files
 	SetAutoscaler     = "flink.autoscaler"     // "true" forces the operator's autoscaler on
+	SetS3Secret       = "flink.s3.secret"      // Secret with keys access-key, secret-key for state on S3/MinIO
 	SetOLTransport    = "openlineage.transport"
 	SetOLURL          = "openlineage.url"
 	SetOLEndpoint     = "openlineage.endpoint"
@@ -347,6 +348,9 @@ func (d *deployment) podTemplate() *PodTemplate {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if name := d.opts.Setting(SetS3Secret, ""); name != "" && d.sc.s3Creds[0] == nil {
+		d.sc.s3Creds = [2]*ir.Secret{{Name: name, Key: "access-key"}, {Name: name, Key: "secret-key"}}
+	}
 	if c := d.sc.s3Creds; c[0] != nil {
 		for i, env := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 			sec := *c[i]
