@@ -155,6 +155,9 @@ func (h *human) plan(p *Plan) {
 }
 
 func (h *human) verdict(j *JobChange) string {
+	if j.Action == Delete {
+		return h.color(red, "removed")
+	}
 	switch j.Verdict {
 	case Stateless:
 		return h.color(green, "stateless change")
@@ -193,7 +196,11 @@ func (h *human) fields(fs []FieldChange, indent string, created bool) {
 		bs, as := isMultiline(f.Before), isMultiline(f.After)
 		if created && as && !f.Sensitive {
 			n := len(splitLines(str(f.After)))
-			h.printf("%s%s %s: (%d lines)\n", indent, h.sym(Create), path, n)
+			unit := "lines"
+			if n == 1 {
+				unit = "line"
+			}
+			h.printf("%s%s %s: (%d %s)\n", indent, h.sym(Create), path, n, unit)
 			continue
 		}
 		if (bs || as) && !f.Sensitive {
