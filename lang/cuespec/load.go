@@ -230,7 +230,7 @@ func (l *loader) loadGroup(g *group) {
 	lc := &load.Config{Dir: g.root, ModuleRoot: g.root, Overlay: ov}
 	insts := load.Instances(g.patterns, lc)
 	pm := &posMap{loader: l, root: g.root}
-	schema := l.specSchema(lc)
+	schema := &lazySchema{load: func() schemaDefs { return l.specSchema(lc) }}
 	for _, inst := range insts {
 		l.loadInstance(inst, pm, schema)
 	}
@@ -264,32 +264,51 @@ func (l *loader) specSchema(lc *load.Config) schemaDefs {
 
 // applySchema unifies each entry of pipelines, workflows and environments
 // with its definition, unless the entry already carries it (a marker
-// hidden field of the schema): unifying #Pipeline twice doubles the
-// evaluation of a large pipeline.
-func (l *loader) applySchema(v cue.Value, s schemaDefs) cue.Value {
-	if !s.ok || v.IncompleteKind() != cue.StructKind {
+// hidden field of the schema: _refPattern, _steps, _environment):
+// unifying #Pipeline twice doubles the evaluation of a large pipeline.
+func (l *loader) applySchema(v cue.Value, ls *lazySchema) cue.Value {
+	if v.IncompleteKind() != cue.StructKind {
 		return v
 	}
 	for _, sect := range []struct {
 		name   string
-		def    cue.Value
+		def    func(schemaDefs) cue.Value
 		marker string
 	}{
-		{"pipelines", s.pipeline, "_refPattern"},
-		{"workflows", s.workflow, "_steps"},
-		{"environments", s.environment, ""},
+		{"pipelines", func(s schemaDefs) cue.Value { return s.pipeline }, "_refPattern"},
+		{"workflows", func(s schemaDefs) cue.Value { return s.workflow }, "_steps"},
+		{"environments", func(s schemaDefs) cue.Value { return s.environment }, "_environment"},
 	} {
 		for _, f := range fields(lookup(v, sect.name), false) {
-			if sect.marker != "" && f.v.LookupPath(cue.MakePath(cue.Hid(sect.marker, stdlib.Module))).Exists() {
+			if f.v.LookupPath(cue.MakePath(cue.Hid(sect.marker, stdlib.Module))).Exists() {
 				continue
 			}
-			v = v.FillPath(cue.MakePath(cue.Str(sect.name), cue.Str(f.name)), sect.def)
+			s := ls.get()
+			if !s.ok {
+				return v
+			}
+			v = v.FillPath(cue.MakePath(cue.Str(sect.name), cue.Str(f.name)), sect.def(s))
 		}
 	}
 	return v
 }
 
-func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema schemaDefs) {
+// lazySchema loads the schema's definitions the first time an entry needs
+// them (most specs write rtsap.#Pipeline & {…} and never do).
+type lazySchema struct {
+	load func() schemaDefs
+	done bool
+	defs schemaDefs
+}
+
+func (ls *lazySchema) get() schemaDefs {
+	if !ls.done {
+		ls.defs, ls.done = ls.load(), true
+	}
+	return ls.defs
+}
+
+func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema *lazySchema) {
 	for _, bf := range inst.BuildFiles {
 		l.addSource(pm, bf.Filename)
 	}
