@@ -248,11 +248,15 @@ func (s *script) connectorOptions(n *ir.Node, c *ir.Connector, lookup, sink bool
 		}
 		add("topic", topic)
 		add("properties.bootstrap.servers", s.brokers(n, c))
+		mechanism := ""
 		if o, ok := c.Option("properties"); ok {
 			if props, ok := o.Value.([]ir.Option); ok {
 				for _, p := range props {
 					if v, ok := p.Value.(string); ok {
 						add("properties."+p.Key, v)
+						if p.Key == "sasl.mechanism" {
+							mechanism = v
+						}
 					}
 				}
 			}
@@ -262,11 +266,12 @@ func (s *script) connectorOptions(n *ir.Node, c *ir.Connector, lookup, sink bool
 			if pw == nil {
 				s.errf(diag.FlinkMissingOption, n.Pos, "Missing connector option", "Kafka %q has a username but no password secret.", n.Name)
 			} else {
-				jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required username="` + strings.ReplaceAll(user, `"`, `\"`) + `" password="` + s.secret(pw) + `";`
-				add("properties.sasl.jaas.config", jaas)
-				if c.String("properties.sasl.mechanism", "") == "" {
-					add("properties.sasl.mechanism", "PLAIN")
+				if mechanism == "" {
+					mechanism = "PLAIN"
+					add("properties.sasl.mechanism", mechanism)
 				}
+				// The |jaas placeholder is also escaped for the JAAS quotes.
+				add("properties.sasl.jaas.config", jaasConfig(mechanism, user, strings.TrimSuffix(s.secret(pw), "}")+"|jaas}"))
 			}
 		}
 		if !sink {
@@ -424,6 +429,16 @@ func (s *script) connectorOptions(n *ir.Node, c *ir.Connector, lookup, sink bool
 			"Flink SQL has no %s connector for %q; supported: kafka, upsert-kafka, postgres, timescale, mongodb, hbase, s3, file, stdout.", c.Kind, n.Name)
 	}
 	return o
+}
+
+// jaasConfig is the Kafka client's JAAS line for a SASL mechanism.
+func jaasConfig(mechanism, user, password string) string {
+	module := "org.apache.kafka.common.security.plain.PlainLoginModule"
+	if strings.HasPrefix(mechanism, "SCRAM-") {
+		module = "org.apache.kafka.common.security.scram.ScramLoginModule"
+	}
+	q := func(x string) string { return strings.ReplaceAll(strings.ReplaceAll(x, `\`, `\\`), `"`, `\"`) }
+	return module + ` required username="` + q(user) + `" password="` + password + `";`
 }
 
 func (s *script) brokers(n *ir.Node, c *ir.Connector) string {

@@ -389,8 +389,10 @@ func (d *deployment) podTemplate() *PodTemplate {
 
 // renderScript is the init container's bash program: it substitutes each
 // ${VAR} placeholder with the variable's value, single quotes doubled (the
-// placeholders sit inside SQL string literals), and refuses values the SQL
-// runner would mangle rather than start a job with a corrupted secret.
+// placeholders sit inside SQL string literals), and ${VAR|jaas} with the
+// value also escaped for a quoted JAAS option (\ and "). It refuses values
+// the SQL runner would mangle rather than start a job with a corrupted
+// secret.
 func renderScript(vars []string) string {
 	var b strings.Builder
 	b.WriteString("set -euo pipefail\n")
@@ -398,7 +400,9 @@ func renderScript(vars []string) string {
 	b.WriteString("for v in " + strings.Join(vars, " ") + "; do\n")
 	b.WriteString("  val=${!v}\n")
 	b.WriteString("  case \"$val\" in *--*|*'/*'*|*$'\\n'*|*$'\\r'*) echo \"secret $v holds --, /* or a line break, which the Flink SQL runner would corrupt\" >&2; exit 1;; esac\n")
+	b.WriteString("  j=${val//\\\\/\\\\\\\\}; j=${j//\\\"/\\\\\\\"}; j=${j//\\'/\\'\\'}\n")
 	b.WriteString("  val=${val//\\'/\\'\\'}\n")
+	b.WriteString("  s=${s//\"\\${$v|jaas}\"/\"$j\"}\n")
 	b.WriteString("  s=${s//\"\\${$v}\"/\"$val\"}\n")
 	b.WriteString("done\n")
 	fmt.Fprintf(&b, "printf '%%s' \"$s\" > %s/%s\n", scriptMount, scriptFile)

@@ -3,6 +3,7 @@ package flink
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -547,5 +548,47 @@ func TestInvalidLabelIsAUserError(t *testing.T) {
 	ds := Backend.Check(pl, testOpts)
 	if !hasCode(ds, diag.UnrepresentableName) || ds[len(ds)-1].Subject == nil {
 		t.Errorf("want a positioned UnrepresentableName, got %v", ds)
+	}
+}
+
+// The init container's renderer substitutes secrets so that the SQL
+// literals read back as the secret values, and refuses values the runner
+// would corrupt.
+func TestRenderScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("SKIPPING: bash not found; the secret renderer is NOT tested")
+	}
+	dir := t.TempDir()
+	script := strings.ReplaceAll(strings.ReplaceAll(renderScript([]string{"RTSAP_SECRET_A", "RTSAP_SECRET_B"}), templateMount, dir+"/t"), scriptMount, dir+"/s")
+	os.MkdirAll(dir+"/t", 0o755)
+	os.MkdirAll(dir+"/s", 0o755)
+	tmpl := "SELECT '${RTSAP_SECRET_A}', 'x password=\"${RTSAP_SECRET_B|jaas}\";', '${RTSAP_SECRET_B}';\n"
+	if err := os.WriteFile(dir+"/t/"+scriptFile, []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ a, b string }{{"plain", "p4ss"}, {`it's & $HOME \ "q"`, `a"b\c'd&e${x}`}} {
+		cmd := exec.Command(bash, "-c", script)
+		cmd.Env = append(os.Environ(), "RTSAP_SECRET_A="+c.a, "RTSAP_SECRET_B="+c.b)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		got, _ := os.ReadFile(dir + "/s/" + scriptFile)
+		var lits []string
+		for _, tk := range lex(string(got)) {
+			if tk.kind == 's' {
+				lits = append(lits, tk.text)
+			}
+		}
+		jq := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(c.b)
+		want := []string{c.a, `x password="` + jq + `";`, c.b}
+		if strings.Join(lits, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("rendered %q\nliterals %q\nwant     %q", got, lits, want)
+		}
+	}
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "RTSAP_SECRET_A=a--b", "RTSAP_SECRET_B=x")
+	if err := cmd.Run(); err == nil {
+		t.Error("a secret with -- was rendered")
 	}
 }

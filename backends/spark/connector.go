@@ -203,20 +203,36 @@ func (p *program) kafkaSource(n *ir.Node, op *ir.Source, schema *rtype.Type, st,
 	if read == "spark.read" {
 		r.WriteString("    .option(\"endingOffsets\", \"latest\")\n")
 	}
+	mechanism := ""
 	if o, ok := c.Option("properties"); ok {
 		if props, ok := o.Value.([]ir.Option); ok {
 			for _, pr := range props {
 				if v, ok := pr.Value.(string); ok {
 					fmt.Fprintf(&r, "    .option(%s, %s)\n", pyStr("kafka."+pr.Key), pyStr(v))
+					if pr.Key == "sasl.mechanism" {
+						mechanism = v
+					}
 				}
 			}
 		}
 	}
 	if user := c.String("username", ""); user != "" {
 		if pw := c.Secret("password"); pw != nil {
-			fmt.Fprintf(&r, "    .option(\"kafka.sasl.mechanism\", \"PLAIN\")\n")
+			if mechanism == "" {
+				mechanism = "PLAIN"
+				fmt.Fprintf(&r, "    .option(\"kafka.sasl.mechanism\", \"PLAIN\")\n")
+			}
+			module := "org.apache.kafka.common.security.plain.PlainLoginModule"
+			if strings.HasPrefix(mechanism, "SCRAM-") {
+				module = "org.apache.kafka.common.security.scram.ScramLoginModule"
+			}
+			q := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+			// The password is formatted in at run time; the template holds
+			// no user text that % could misread.
 			fmt.Fprintf(&r, "    .option(\"kafka.sasl.jaas.config\", %s %% (%s, %s))\n",
-				pyStr("org.apache.kafka.common.security.plain.PlainLoginModule required username=\"%s\" password=\"%s\";"), pyStr(user), p.secret(pw))
+				pyStr(module+" required username=\"%s\" password=\"%s\";"), pyStr(q.Replace(user)), "jaas_quote("+p.secret(pw)+")")
+		} else {
+			p.diags = p.diags.Append(diag.Errorf(diag.SparkMissingOption, n.Pos, "Missing connector option", "Kafka %q has a username but no password secret.", n.Name))
 		}
 	}
 	r.WriteString("    .load())\n")

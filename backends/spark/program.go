@@ -127,6 +127,7 @@ func (p *program) build() string {
 	m.WriteString("# Timestamps are UTC instants; the session zone must not shift them.\n")
 	m.WriteString("spark.conf.set(\"spark.sql.session.timeZone\", \"UTC\")\n\n\n")
 	m.WriteString("def secret(name):\n    \"\"\"A secret from the environment (a Kubernetes secretKeyRef).\"\"\"\n    return os.environ[name]\n\n\n")
+	m.WriteString("def jaas_quote(s):\n    \"\"\"Escapes a value for a quoted JAAS option.\"\"\"\n    return s.replace(\"\\\\\", \"\\\\\\\\\").replace('\"', '\\\\\"')\n\n\n")
 	for _, d := range p.defs {
 		m.WriteString(d)
 		m.WriteString("\n\n")
