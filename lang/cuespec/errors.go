@@ -277,7 +277,7 @@ func (l *loader) generic(g *errGroup, pm *posMap, root cue.Value, def diag.Code,
 	}
 	code, summary := classify(body, def)
 	r := l.firstUser(pm, positions, g.path)
-	path := strings.Join(g.path, ".")
+	path := pathString(g.path)
 	detail := strings.Join(body, "\n")
 	switch {
 	case code == diag.ConflictingValues && enumDetail(path, body) != "":
@@ -677,4 +677,14 @@ func isValueLiteral(src []byte, off int) bool {
 		}
 	}
 	return false
+}
+
+// pathString renders a CUE path for messages; labels that are not plain
+// identifiers are quoted, so user names never reach a terminal raw.
+func pathString(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = quoteName(p)
+	}
+	return strings.Join(parts, ".")
 }

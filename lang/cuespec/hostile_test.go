@@ -97,4 +97,22 @@ func TestHostileNames(t *testing.T) {
 		!strings.Contains(ds[0].Detail, `Did you mean "dot.ted"?`) {
 		t.Errorf("want one UnknownNode for dotXted, got %v", ds)
 	}
+
+	// A problem inside a node with a hostile name quotes the name.
+	bad = strings.Replace(b.String(), "where: "+q("row["+q("new\nline")+"] != ''"), "wher: \"x\"", 1)
+	if bad == b.String() {
+		t.Fatal("no where of new\\nline")
+	}
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, ds = Load(&Config{Dir: dir}, nil)
+	if len(ds) == 0 {
+		t.Fatal("no diagnostic for wher")
+	}
+	for _, d := range ds {
+		if strings.Contains(d.Detail, "new\nline") || !strings.Contains(d.Detail, `"new\nline"`) {
+			t.Errorf("name not quoted: %q", d.Detail)
+		}
+	}
 }

@@ -48,10 +48,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
@@ -133,13 +133,13 @@ func (l *loader) run(args []string) {
 		abs = filepath.Clean(abs)
 		st, err := os.Stat(abs)
 		if err != nil {
-			l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Cannot read "+a, "%v", errText(err)))
+			l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Cannot read "+quoteName(a), "%v", errText(err)))
 			continue
 		}
 		dir := abs
 		if !st.IsDir() {
 			if !strings.HasSuffix(abs, ".cue") {
-				l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Not a CUE file: "+a,
+				l.ds = append(l.ds, diag.Errorf(diag.FailedLoad, diag.Range{}, "Not a CUE file: "+quoteName(a),
 					"Arguments are directories, .cue files, or patterns such as ./..."))
 				continue
 			}
@@ -398,11 +398,12 @@ func (l *loader) applyEnv(v cue.Value, pm *posMap) cue.Value {
 	return v
 }
 
+// quoteName quotes s unless it is a plain name or path ([A-Za-z0-9_#./-]).
 func quoteName(s string) string {
-	if ast.IsValidIdent(s) {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_#./-") == "" {
 		return s
 	}
-	return fmt.Sprintf("%q", s)
+	return strconv.Quote(s)
 }
 
 func errText(err error) string {
