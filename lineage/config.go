@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/google/uuid"
+
+	"rtsap.dev/rtsapc/backends/openlineage/ol"
 )
 
 // Open returns the transport a one-string setting names:
@@ -75,4 +79,29 @@ func FromEnv(getenv func(string) string) (Transport, error) {
 		return HTTP(HTTPConfig{URL: u, Endpoint: getenv("OPENLINEAGE_ENDPOINT"), APIKeyEnv: "OPENLINEAGE_API_KEY", Getenv: getenv})
 	}
 	return Discard(), nil
+}
+
+// ParentFromEnv reads OPENLINEAGE_PARENT_ID, "{namespace}/{job name}/{run
+// id}" as dbt-ol and Airflow's lineage_parent_id macro write it, into a
+// parent run facet (nil when unset or malformed: the run is then a root).
+// An Argo step running a Beam pipeline sets it to the workflow's job and
+// {{workflow.uid}}, so the pipeline's run hangs under the workflow's run.
+func ParentFromEnv(getenv func(string) string, producer string) *ol.ParentRunFacet {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	v := getenv("OPENLINEAGE_PARENT_ID")
+	i := strings.Index(v, "/")
+	j := strings.LastIndex(v, "/")
+	if i <= 0 || j <= i+1 || j == len(v)-1 {
+		return nil
+	}
+	ns, name, runID := v[:i], v[i+1:j], v[j+1:]
+	if _, err := uuid.Parse(runID); err != nil {
+		return nil
+	}
+	if producer == "" {
+		producer = "https://rtsap.dev/rtsapc"
+	}
+	return ol.NewParent(producer, runID, ns, name)
 }

@@ -11,7 +11,8 @@
 //	t, err := lineage.FromEnv(nil)             // RTSAPC_LINEAGE or OPENLINEAGE_URL; none if unset
 //	if err != nil { … }                        // a bad setting: report it, then run without lineage
 //	em := lineage.NewEmitter(t, lineage.EmitterOptions{})
-//	run, err := lineage.StartRun(em, lineage.RunConfig{Job: jobJSON, EngineVersion: "2.77.0"})
+//	run, err := lineage.StartRun(em, lineage.RunConfig{Job: jobJSON, EngineVersion: "2.77.0",
+//		Parent: lineage.ParentFromEnv(nil, "")})   // OPENLINEAGE_PARENT_ID=ns/job/runid, e.g. from Argo
 //	if err != nil { … }                        // jobJSON unreadable: nothing emitted
 //	…                                          // START sent; RUNNING every minute if STREAMING
 //	switch {

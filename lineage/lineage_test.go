@@ -538,3 +538,24 @@ func TestNilEmitter(t *testing.T) {
 		t.Fatal("nil emitter")
 	}
 }
+
+func TestParentFromEnv(t *testing.T) {
+	id := ol.DerivedRunID(time.Unix(0, 0), "wf")
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "OPENLINEAGE_PARENT_ID" {
+				return v
+			}
+			return ""
+		}
+	}
+	p := lineage.ParentFromEnv(env("md-prod/nightly.backtest/"+id), "")
+	if p == nil || p.Job.Namespace != "md-prod" || p.Job.Name != "nightly.backtest" || p.Run.RunID != id {
+		t.Fatalf("%+v", p)
+	}
+	for _, bad := range []string{"", "ns/name", "ns/name/not-a-uuid", "/name/" + id, "ns//" + id} {
+		if lineage.ParentFromEnv(env(bad), "") != nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
