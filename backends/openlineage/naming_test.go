@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/openlineage/oltest"
 	"rtsap.dev/rtsapc/compiler/ir"
 )
 
@@ -102,5 +103,25 @@ func TestListenerConfig(t *testing.T) {
 	}
 	if c := ListenerConfig(p, nil); c[2].Value != "console" || len(c) != 3 {
 		t.Errorf("default: %v", c)
+	}
+}
+
+func TestRegisterSQL(t *testing.T) {
+	v := oltest.New(t)
+	RegisterSQL("sqltest", func(p *ir.Pipeline, _ *backends.Options) (string, string) {
+		return "INSERT INTO `out` SELECT * FROM `" + p.Name + "`", "flink"
+	})
+	p := vwapPipeline()
+	p.Engine = "sqltest"
+	st, _ := Build(&ir.Program{}, p, testOpts)
+	if f := st.Job.Job.Facets.SQL; f == nil || f.Query != "INSERT INTO `out` SELECT * FROM `equities-vwap`" || f.Dialect != "flink" {
+		t.Fatalf("sql facet %+v", f)
+	}
+	data, _ := Marshal(st.Job)
+	if err := v.Validate(data); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := Build(&ir.Program{}, vwapPipeline(), testOpts); st.Job.Job.Facets.SQL != nil {
+		t.Fatal("sql facet for an engine without SQL")
 	}
 }
