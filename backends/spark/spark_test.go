@@ -74,6 +74,11 @@ func streaming() *ir.Pipeline {
 	b.add("to_mongo", &ir.Sink{Connector: ir.Connector{Kind: "mongodb", Options: []ir.Option{{Key: "collection", Value: "bursts"}, {Key: "database", Value: "md"}, {Key: "uri", Value: &ir.Secret{Name: "mongo", Key: "uri"}}}}, Key: []string{"symbol", ir.WindowStart}}, sessOut, "", sess)
 	b.add("to_console", &ir.Sink{Connector: ir.Connector{Kind: "stdout"}}, wjOut, "", wj)
 	b.add("all_out", kafkaSink("md.all"), trade, "", both)
+	fx := rec(f("pair", tStr), f("rate", tDec(12, 6)), f("ts", tTS), rtype.Field{Name: "venue", Type: tStr, Nullable: true})
+	fxSrc := kafkaSource("md.fx", fx, "ts", 0)
+	fxSrc.Connector.Format = "avro"
+	fxID := b.add("fx", fxSrc, fx, "ts")
+	b.add("fx_out", &ir.Sink{Connector: ir.Connector{Kind: "kafka", Format: "avro", Options: []ir.Option{{Key: "brokers", Value: []any{"kafka:9092"}}, {Key: "topic", Value: "md.fx.copy"}}}}, fx, "", fxID)
 	return b.pl
 }
 
