@@ -44,7 +44,8 @@
 //     1024). When the queue is full the event is dropped and counted
 //     (Emitter.Stats().Dropped); a transport error after retries is counted
 //     as Failed and passed to EmitterOptions.OnError, never returned.
-//   - A transport that panics is recovered.
+//   - A transport that panics is recovered; a nil *Emitter drops
+//     everything, so code paths need no "lineage on?" checks.
 //   - Close delivers what is queued until its context ends, then cancels
 //     the in-flight send.
 //   - HTTP: POST application/json, per-attempt timeout (5s), up to 3
