@@ -200,7 +200,11 @@ func jobFacets(prog *ir.Program, p *ir.Pipeline, opts *backends.Options, produce
 // of the spec sources.
 func sourceLocation(prog *ir.Program, p *ir.Pipeline, opts *backends.Options, producer string) *ol.SourceCodeLocationJobFacet {
 	rel := path.Clean(strings.ReplaceAll(p.SpecFile, "\\", "/"))
-	if repo := strings.TrimSuffix(opts.Setting("openlineage.repoURL", ""), "/"); repo != "" {
+	repo := strings.TrimSuffix(opts.Setting("openlineage.repoURL", ""), "/")
+	if u, err := url.Parse(repo); repo != "" && (err != nil || !u.IsAbs()) {
+		repo = "" // not a URL: fall back to the file form rather than emit an invalid facet
+	}
+	if repo != "" {
 		rev := opts.Setting("openlineage.revision", "HEAD")
 		f := ol.NewSourceCodeLocation(producer, "git", repo+"/blob/"+url.PathEscape(rev)+"/"+escapePath(rel))
 		f.RepoURL, f.Path, f.Version = repo, rel, rev

@@ -99,3 +99,45 @@ func TestHostileNames(t *testing.T) {
 }
 
 var mermaidLine = regexp.MustCompile(`^(flowchart LR|  end|  subgraph d\d+\["[^"]*"\]|    d\d+(t|c\d+)\["[^"]*"\]|  j\d+\{\{"[^"]*"\}\}|  (d|j)\d+ ==> (d|j)\d+|  d\d+c\d+ (-->|-\.->)\|"[^"]*"\| d\d+(t|c\d+))$`)
+
+// TestHostileStrings: descriptions, docs, owners, labels and connector
+// values from the hostile corpus survive the JSON round trip unchanged and
+// the events still validate.
+func TestHostileStrings(t *testing.T) {
+	v := oltest.New(t)
+	data, err := os.ReadFile(filepath.Join(oltest.Dir(), "..", "..", "hostile", "strings.json"))
+	if err != nil {
+		t.Skipf("SKIP: hostile strings not found: %v", err)
+	}
+	var strs []string
+	if err := json.Unmarshal(data, &strs); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range strs {
+		p := vwapPipeline()
+		p.Description, p.Owner, p.SpecFile = s, s, s
+		p.Labels = []ir.KV{{Key: s, Value: s}}
+		p.Nodes[0].Doc = s
+		p.Nodes[0].Op.(*ir.Source).Connector.Options[1].Value = s // the topic
+		st, _ := Build(&ir.Program{SpecDigest: s}, p, &backends.Options{Version: s, Settings: map[string]string{"openlineage.repoURL": "https://git.example.com/" + s}})
+		for _, ev := range []any{st.Job, st.Run, st.Datasets[0]} {
+			b, err := Marshal(ev)
+			if err != nil {
+				t.Fatalf("%q: %v", s, err)
+			}
+			if err := v.Validate(b); err != nil {
+				t.Errorf("%q: %v", s, err)
+			}
+		}
+		b, _ := Marshal(st.Job)
+		var back ol.JobEvent
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		f := back.Job.Facets
+		if f.Documentation.Description != s || back.Inputs[0].Name != s || back.Inputs[0].Facets.Documentation.Description != s ||
+			f.Tags.Tags[0].Key != s || f.SourceCodeLocation.Path == "" {
+			t.Errorf("%q changed in the round trip: %+v", s, f)
+		}
+	}
+}
