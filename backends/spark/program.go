@@ -535,5 +535,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-func (p *program) durMs(d time.Duration) int64 { return d.Milliseconds() }
