@@ -337,3 +337,48 @@ func TestViewsDoNotChangeThePlan(t *testing.T) {
 		t.Errorf("job recorded by apply still planned:\n%s", human(q))
 	}
 }
+
+// lostReply applies like dir but reports a failure for one file, as a
+// target whose reply is lost after the change was made.
+type lostReply struct {
+	*dir.Target
+	name string
+}
+
+func (t *lostReply) Apply(ctx context.Context, r *target.Resource, live map[string]any) error {
+	if err := t.Target.Apply(ctx, r, live); err != nil {
+		return err
+	}
+	if r.Name == t.name {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// Applied but not recorded: the next plan finds the live resource already
+// as desired, shows no change, and the next apply records it.
+func TestAppliedButNotRecorded(t *testing.T) {
+	e := newEnv(t)
+	e.targets["dir"] = &lostReply{Target: e.targets["dir"].(*dir.Target), name: "b"}
+	want := map[string]string{"a": "1", "b": "1"}
+	_, ds := plan.Apply(context.Background(), &plan.ApplyConfig{Plan: e.plan(files(want)), Targets: e.targets, Store: e.store})
+	if !ds.HasErrors() {
+		t.Fatal("apply did not fail")
+	}
+	e.targets["dir"] = e.targets["dir"].(*lostReply).Target
+	p := e.plan(files(want))
+	if p.HasChanges() || len(p.Records) != 1 || p.Records[0].Action != "adopt" || p.Records[0].Addr != `dir.file["b"]` {
+		t.Fatalf("plan after a lost reply:\n%s", human(p))
+	}
+	if !strings.Contains(human(p), `adopt dir.file["b"]: the live resource is already as desired; the state will record it`) {
+		t.Errorf("view:\n%s", human(p))
+	}
+	e.apply(p)
+	st, _ := e.store.Read(context.Background())
+	if st.Lookup(`dir.file["b"]`) == nil {
+		t.Fatal("adopted resource not recorded")
+	}
+	if p := e.plan(files(want)); p.HasChanges() || len(p.Records) > 0 {
+		t.Errorf("still planned:\n%s", human(p))
+	}
+}
