@@ -50,10 +50,9 @@ var (
 	kubeErr, crdErr   error
 )
 
-// SharedKube starts one API server per test binary (it takes ~10 s) with the
-// Flink, Spark and Argo CRDs installed (most of a minute on two busy cores:
-// the server compiles their schemas); StopSharedKube (from TestMain) ends
-// it. It returns (nil, nil) when RTSAPC_KUBE_APISERVER is unset.
+// SharedKube starts one API server per test binary (about 10 s here) with
+// the Flink, Spark and Argo CRDs installed (50–65 s more on two busy
+// cores); StopSharedKube (from TestMain) ends it. It returns (nil, nil) when RTSAPC_KUBE_APISERVER is unset.
 func SharedKube() (*Kube, error) {
 	k, err := SharedKubeBare()
 	if k == nil || err != nil {
@@ -233,7 +232,9 @@ func (k *Kube) InstallCRDs() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	// Generous: on two busy cores the server takes most of a minute to
+	// compile these schemas.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var names []string
 	for _, f := range CRDFiles {
@@ -247,8 +248,8 @@ func (k *Kube) InstallCRDs() error {
 		}
 		stripDescriptions(obj)
 		u := &unstructured.Unstructured{Object: obj}
-		// Create, not server-side apply: managed fields of a schema this
-		// size cost the server tens of seconds.
+		// A fresh server: create once (AlreadyExists when a test calls
+		// this twice).
 		if _, err := dyn.Resource(crdGVR).Create(ctx, u, metav1.CreateOptions{FieldManager: "rtsapc-testenv"}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("installing %s: %w", f, err)
 		}
