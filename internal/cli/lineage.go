@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&Command{
 		Name:  "lineage",
-		Usage: "rtsapc lineage [--format json|dot|mermaid|text] [--env ENV] [--pipeline NAME] PATH...",
+		Usage: "rtsapc lineage [--format json|dot|mermaid|text] [--env ENV] [--pipeline NAME] [--set K=V] PATH...",
 		Short: "print the OpenLineage events or the lineage graph the compiler derives",
 		Long: `Lineage compiles the specs like vet and derives, for every pipeline, the
 OpenLineage declarations that 'rtsapc build' writes to
@@ -35,6 +35,7 @@ connectors or from the environment selected with --env.`,
 			fs.String("format", "json", "output format: json, dot, mermaid or text")
 			fs.String("env", "", "environment overlay to apply (connection settings name the datasets)")
 			fs.String("pipeline", "", "only this pipeline")
+			fs.Var(&settingsFlag{}, "set", "setting key=value (repeatable), as for build: openlineage.namespace, openlineage.repoURL, …")
 		},
 		Run: runLineage,
 	})
@@ -54,7 +55,7 @@ func runLineage(_ context.Context, env *Env, fs *flag.FlagSet, args []string) in
 		printDiagnostics(env, f, ds, "text")
 		return ExitError
 	}
-	opts := &backends.Options{Version: Version}
+	opts := &backends.Options{Version: Version, Settings: fs.Lookup("set").Value.(*settingsFlag).m}
 	if envName != "" {
 		for _, e := range prog.Environments {
 			if e.Name == envName {

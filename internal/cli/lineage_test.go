@@ -61,6 +61,10 @@ func TestLineageGraphsAndUsage(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "vwap <- kafka://unresolved md.equities.trades.v1 price DIRECT/AGGREGATION\n") {
 		t.Errorf("text: exit %d\n%s", code, out)
 	}
+	code, out, _ = lineageCLI(t, "--format", "text", "--set", "openlineage.namespace=lineage-ns", "./price-patterns")
+	if code != ExitOK || !strings.HasPrefix(out, "job lineage-ns price-patterns") {
+		t.Errorf("--set: exit %d\n%s", code, out)
+	}
 	if code, _, stderr := lineageCLI(t, "--format", "svg", "./equities-vwap"); code != ExitUsage || !strings.Contains(stderr, "--format") {
 		t.Errorf("bad format: exit %d %s", code, stderr)
 	}
