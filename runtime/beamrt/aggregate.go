@@ -3,11 +3,12 @@ package beamrt
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
@@ -18,11 +19,13 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[beam.EventTime, Rec, func(string, Rec), error](&aggKeyFn{})
+	register.DoFn4x1[beam.EventTime, Rec, func(string, Rec), func(Rec), error](&aggKeyFn{})
 	register.Emitter2[string, Rec]()
 	register.Combiner3[*Accum, Rec, *Accum](&aggCombineFn{})
 	register.Combiner3[*Accum, *Accum, *Accum](&mergeCombineFn{})
 	register.DoFn4x1[typex.Window, string, *Accum, func(Rec), error](&aggFinalizeFn{})
+	register.DoFn4x1[state.Provider, string, Rec, func(Rec), error](&changesOnlyFn{})
+	register.DoFn2x0[Rec, func(string, Rec)](&keyByRowFn{})
 	register.DoFn4x1[typex.Window, string, *Accum, func(string, *Accum), error](&cumulateExplodeFn{})
 	register.Emitter2[string, *Accum]()
 }
@@ -114,11 +117,18 @@ func (a *aggPlan) newAccum() *Accum {
 
 // aggKeyFn evaluates the grouping key and the aggregate arguments: the
 // combiners then only fold values (and less crosses the shuffle).
+//
+// It also routes late rows: when the input comes from sources through
+// stateless operators, a row whose last window has closed (its end plus
+// the allowed lateness is at or before the watermark) goes to the late
+// output instead of being dropped by the shuffle.
 type aggKeyFn struct {
 	NodeRef
-	a   *aggPlan
-	env expr.Env
-	c   *nodeCounters
+	a       *aggPlan
+	env     expr.Env
+	c       *nodeCounters
+	sources []string
+	late    *nodeCounters
 }
 
 func (fn *aggKeyFn) Setup() error {
@@ -128,12 +138,46 @@ func (fn *aggKeyFn) Setup() error {
 	}
 	fn.a, err = compileAggregate(p, n)
 	fn.c = Counters(n.Name)
+	if fn.a != nil && fn.a.op.Window != nil && len(n.Inputs) == 1 {
+		if srcs, ok := statelessSources(p.Pipeline, n.Inputs[0]); ok {
+			fn.sources = srcs
+		}
+	}
+	if fn.a != nil && fn.a.op.Late != 0 {
+		fn.late = Counters(p.Pipeline.Node(fn.a.op.Late).Name)
+	}
 	return err
 }
 
-func (fn *aggKeyFn) ProcessElement(ts beam.EventTime, rec Rec, emit func(string, Rec)) error {
+// lastEnd is the end (unix ms) of the last window containing ts.
+func lastEnd(w *ir.Window, ts int64) int64 {
+	switch w.Kind {
+	case ir.Tumble, ir.Cumulate:
+		size := w.Size.Milliseconds()
+		return floorDiv(ts, size)*size + size
+	case ir.Hop:
+		slide := w.Slide.Milliseconds()
+		return floorDiv(ts, slide)*slide + w.Size.Milliseconds()
+	case ir.Session:
+		return ts + w.Gap.Milliseconds()
+	}
+	return math.MaxInt64
+}
+
+func (fn *aggKeyFn) ProcessElement(ts beam.EventTime, rec Rec, emit func(string, Rec), late func(Rec)) error {
 	r := rec.Row
 	fn.c.in.Add(1)
+	if fn.sources != nil && rec.WM != math.MinInt64 {
+		wm := min(rec.WM, sourcesWatermark(fn.sources))
+		if lastEnd(fn.a.op.Window, int64(ts))+fn.a.op.AllowedLateness.Milliseconds() <= wm {
+			if fn.late != nil {
+				fn.late.in.Add(1)
+				fn.late.out.Add(1)
+			}
+			late(rec)
+			return nil
+		}
+	}
 	fn.env.Rows[0] = r
 	var kb []byte
 	kb = binary.AppendUvarint(kb, uint64(len(fn.a.keys)))
@@ -149,7 +193,7 @@ func (fn *aggKeyFn) ProcessElement(ts beam.EventTime, rec Rec, emit func(string,
 		}
 	}
 	v[len(fn.a.args)] = int64(ts)
-	emit(string(kb), Rec{v})
+	emit(string(kb), Rec{Row: v})
 	return nil
 }
 
@@ -250,6 +294,7 @@ func decodeKey(k string) (row.Row, []byte, error) {
 }
 
 func (fn *aggFinalizeFn) ProcessElement(w typex.Window, key string, acc *Accum, emit func(Rec)) error {
+
 	keys, rest, err := decodeKey(key)
 	if err != nil {
 		return err
@@ -282,7 +327,7 @@ func (fn *aggFinalizeFn) ProcessElement(w typex.Window, key string, acc *Accum, 
 		}
 	}
 	fn.c.out.Add(1)
-	emit(Rec{out})
+	emit(Rec{Row: out, WM: math.MinInt64})
 	return nil
 }
 
@@ -319,28 +364,34 @@ func floorDiv(a, b int64) int64 {
 // the slide, session, cumulate as panes of the step), a lifted combiner
 // per key, then the output rows, re-windowed into the global window so
 // downstream stateful operators see one stream.
-func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (beam.PCollection, error) {
+//
+// late holds the rows judged late (see aggKeyFn), for a LateOutput node.
+func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (out, late beam.PCollection, err error) {
 	p, n, err := ref.resolve()
 	if err != nil {
-		return beam.PCollection{}, err
+		return out, late, err
 	}
 	op := n.Op.(*ir.Aggregate)
 	if _, err := compileAggregate(p, n); err != nil {
-		return beam.PCollection{}, err
+		return out, late, err
 	}
-	var opts []beam.WindowIntoOption
-	if op.AllowedLateness > 0 {
-		opts = append(opts, beam.AllowedLateness(op.AllowedLateness), beam.PanesAccumulate())
-	}
-	keyed := beam.ParDo(s, &aggKeyFn{NodeRef: ref}, in)
+	// opts window the final aggregation; paneOpts the panes of hop and
+	// cumulate windows, which must discard (a pane fired again would be
+	// merged twice; a late pane carries only the late rows).
+	var opts, paneOpts []beam.WindowIntoOption
 	fin := &aggFinalizeFn{NodeRef: ref}
+	if op.Window != nil && op.AllowedLateness > 0 {
+		opts = append(opts, beam.AllowedLateness(op.AllowedLateness), beam.PanesAccumulate())
+		paneOpts = append(paneOpts, beam.AllowedLateness(op.AllowedLateness), beam.PanesDiscard())
+	}
+	keyed, late := beam.ParDo2(s, &aggKeyFn{NodeRef: ref}, in)
 	var grouped beam.PCollection
 	w := op.Window
 	switch {
 	case w == nil:
 		grouped = beam.CombinePerKey(s, &aggCombineFn{NodeRef: ref}, keyed)
 	case w.Offset != 0:
-		return beam.PCollection{}, fmt.Errorf("aggregate %q: window offsets are not supported by the Beam runtime", n.Name)
+		return out, late, fmt.Errorf("aggregate %q: window offsets are not supported by the Beam runtime", n.Name)
 	case w.Kind == ir.Tumble:
 		keyed = beam.WindowInto(s, window.NewFixedWindows(w.Size), keyed, opts...)
 		grouped = beam.CombinePerKey(s, &aggCombineFn{NodeRef: ref}, keyed)
@@ -349,12 +400,12 @@ func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (beam.PCollection
 		grouped = beam.CombinePerKey(s, &aggCombineFn{NodeRef: ref}, keyed)
 	case w.Kind == ir.Hop:
 		if w.Slide <= 0 || w.Size <= 0 {
-			return beam.PCollection{}, fmt.Errorf("aggregate %q: hop window needs size and slide", n.Name)
+			return out, late, fmt.Errorf("aggregate %q: hop window needs size and slide", n.Name)
 		}
 		if w.Size%w.Slide == 0 {
 			// Pane slicing: each row is folded once into its pane; windows
 			// merge size/slide pane accumulators.
-			panes := beam.WindowInto(s, window.NewFixedWindows(w.Slide), keyed, opts...)
+			panes := beam.WindowInto(s, window.NewFixedWindows(w.Slide), keyed, paneOpts...)
 			pacc := beam.CombinePerKey(s, &aggCombineFn{NodeRef: ref}, panes)
 			hop := beam.WindowInto(s, window.NewSlidingWindows(w.Slide, w.Size), pacc, opts...)
 			grouped = beam.CombinePerKey(s, &mergeCombineFn{aggCombineFn{NodeRef: ref}}, hop)
@@ -364,22 +415,59 @@ func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (beam.PCollection
 		}
 	case w.Kind == ir.Cumulate:
 		if w.Step <= 0 || w.Size <= 0 || w.Size%w.Step != 0 {
-			return beam.PCollection{}, fmt.Errorf("aggregate %q: cumulate window size must be a multiple of the step", n.Name)
+			return out, late, fmt.Errorf("aggregate %q: cumulate window size must be a multiple of the step", n.Name)
 		}
-		panes := beam.WindowInto(s, window.NewFixedWindows(w.Step), keyed, opts...)
+		panes := beam.WindowInto(s, window.NewFixedWindows(w.Step), keyed, paneOpts...)
 		pacc := beam.CombinePerKey(s, &aggCombineFn{NodeRef: ref}, panes)
 		cum := beam.ParDo(s, &cumulateExplodeFn{Step: w.Step, Size: w.Size, Offset: w.Offset}, pacc)
 		cum = beam.WindowInto(s, window.NewFixedWindows(w.Size), cum, opts...)
 		grouped = beam.CombinePerKey(s, &mergeCombineFn{aggCombineFn{NodeRef: ref}}, cum)
 		fin.Cumulative = true
 	default:
-		return beam.PCollection{}, fmt.Errorf("aggregate %q: unknown window kind %q", n.Name, w.Kind)
+		return out, late, fmt.Errorf("aggregate %q: unknown window kind %q", n.Name, w.Kind)
 	}
-	out := beam.ParDo(s, fin, grouped)
+	out = beam.ParDo(s, fin, grouped)
+	if w != nil && op.AllowedLateness > 0 {
+		// Accumulating panes repeat a window's row when it fires again
+		// (late rows, expiry): emit a row only when it changed, so an
+		// upsert sink sees each version once.
+		out = beam.ParDo(s, &changesOnlyFn{}, beam.ParDo(s, &keyByRowFn{Keys: len(op.Keys)}, out))
+	}
 	if w != nil {
 		out = beam.WindowInto(s, window.NewGlobalWindows(), out)
 	}
-	return out, nil
+	return out, late, nil
 }
 
-var _ = mtime.MaxTimestamp
+
+// keyByRowFn keys a window row by window_start and the group keys.
+type keyByRowFn struct {
+	Keys int
+}
+
+func (fn *keyByRowFn) ProcessElement(r Rec, emit func(string, Rec)) {
+	n := min(2+fn.Keys, len(r.Row))
+	emit(row.Key(r.Row[:n]), r)
+}
+
+// changesOnlyFn drops a window row identical to the last one emitted for
+// its key (state per key and window).
+type changesOnlyFn struct {
+	Last state.Value[string]
+}
+
+func (fn *changesOnlyFn) ProcessElement(sp state.Provider, _ string, r Rec, emit func(Rec)) error {
+	enc := row.Key(r.Row)
+	last, ok, err := fn.Last.Read(sp)
+	if err != nil {
+		return err
+	}
+	if ok && last == enc {
+		return nil
+	}
+	if err := fn.Last.Write(sp, enc); err != nil {
+		return err
+	}
+	emit(r)
+	return nil
+}

@@ -3,10 +3,10 @@ package beamrt_test
 import (
 	"bufio"
 	"bytes"
-	"math/big"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -185,4 +185,91 @@ func TestTumbleVWAPOnPrism(t *testing.T) {
 	}
 	sort.Strings(keys)
 	t.Logf("%d windows, first %v", len(keys), keys[:min(3, len(keys))])
+}
+
+// TestHopPanesLateOutput: hop 5m/1m computed from 1m panes, allowed
+// lateness 10s, and rows later than that routed to the late output.
+func TestHopPanesLateOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Prism")
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "md.trades"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	base := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC).UnixMilli()
+	var vals [][]byte
+	type agg struct{ vol int64 }
+	want := map[string]*agg{}
+	wantLate := 0
+	maxTS := int64(0)
+	for i := 0; i < 900; i++ {
+		sym := []string{"AAPL", "MSFT"}[i%2]
+		ts := base + int64(i)*1000
+		if i%100 == 99 {
+			ts -= 10 * 60 * 1000 // 10 minutes late: its last window closed long ago
+		}
+		size := int64(1 + i%10)
+		vals = append(vals, fmt.Appendf(nil, `{"symbol":%q,"venue":"XNAS","price":"10","size":%d,"ts":%d}`, sym, size, ts))
+		wm := maxTS - 5000
+		lastEnd := (ts/60000)*60000 + 5*60000
+		if maxTS > 0 && lastEnd+10000 <= wm {
+			wantLate++
+			continue
+		}
+		maxTS = max(maxTS, ts)
+		for ws := (ts/60000)*60000 - 4*60000; ws <= ts; ws += 60000 {
+			k := fmt.Sprintf("%d|%s", ws, sym)
+			if want[k] == nil {
+				want[k] = &agg{}
+			}
+			want[k].vol += size
+		}
+	}
+	produce(t, cl, "md.trades", vals)
+	pl := vwapPipeline(&ir.Window{Kind: ir.Hop, Size: 5 * time.Minute, Slide: time.Minute})
+	aggOp := pl.Nodes[2].Op.(*ir.Aggregate)
+	aggOp.AllowedLateness = 10 * time.Second
+	aggOp.Late = 5
+	pl.Nodes = append(pl.Nodes,
+		&ir.Node{ID: 5, Name: "late", Inputs: []ir.NodeID{3}, Out: tradeT, Op: &ir.LateOutput{Of: 3}},
+		&ir.Node{ID: 6, Name: "late_sink", Inputs: []ir.NodeID{5}, Out: tradeT, Op: &ir.Sink{Connector: ir.Connector{Kind: "file"}}})
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := beamrt.Run(ctx, pl, beamrt.Options{Brokers: c.ListenAddrs()[0], Bounded: true, OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	rows := readJSONL(t, filepath.Join(out, "out.jsonl"))
+	if len(rows) != len(want) {
+		t.Errorf("got %d rows, want %d", len(rows), len(want))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		ws, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+		we, _ := time.Parse(time.RFC3339, r["window_end"].(string))
+		k := fmt.Sprintf("%d|%s", ws.UnixMilli(), r["symbol"])
+		if seen[k] {
+			t.Errorf("duplicate window %s", k)
+		}
+		seen[k] = true
+		if we.Sub(ws) != 5*time.Minute {
+			t.Errorf("%s: window %v..%v", k, ws, we)
+		}
+		if w := want[k]; w == nil {
+			t.Errorf("unexpected row %v", r)
+		} else if got := r["volume"].(json.Number).String(); got != fmt.Sprint(w.vol) {
+			t.Errorf("%s: volume %s, want %d", k, got, w.vol)
+		}
+	}
+	late := readJSONL(t, filepath.Join(out, "late_sink.jsonl"))
+	if len(late) != wantLate || wantLate == 0 {
+		t.Errorf("late rows: got %d, want %d", len(late), wantLate)
+	}
 }

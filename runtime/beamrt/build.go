@@ -43,12 +43,13 @@ func (e *Encoded) Node(name string) NodeRef {
 type Graph struct {
 	Out  map[ir.NodeID]beam.PCollection
 	dead map[ir.NodeID]beam.PCollection // source id → malformed records
+	late map[ir.NodeID]beam.PCollection // aggregate id → late rows
 }
 
 // Build adds every node of the encoded pipeline to s, each under a scope
 // named after the spec node (so step names are node names).
 func Build(s beam.Scope, e *Encoded) (*Graph, error) {
-	g := &Graph{Out: map[ir.NodeID]beam.PCollection{}, dead: map[ir.NodeID]beam.PCollection{}}
+	g := &Graph{Out: map[ir.NodeID]beam.PCollection{}, dead: map[ir.NodeID]beam.PCollection{}, late: map[ir.NodeID]beam.PCollection{}}
 	for _, n := range e.Pipeline.Nodes {
 		if err := g.Add(s, e, n); err != nil {
 			return nil, err
@@ -65,7 +66,9 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 	for i, id := range n.Inputs {
 		pc, ok := g.Out[id]
 		if !ok {
-			if _, isDL := n.Op.(*ir.DeadLetter); !isDL {
+			switch n.Op.(type) {
+			case *ir.DeadLetter, *ir.LateOutput:
+			default:
 				return fmt.Errorf("node %q: input %d is not built yet", n.Name, id)
 			}
 		}
@@ -91,7 +94,15 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 	case *ir.Union:
 		out = Union(sc, ref, ins...)
 	case *ir.Aggregate:
-		out, err = Aggregate(sc, ref, ins[0])
+		var late beam.PCollection
+		out, late, err = Aggregate(sc, ref, ins[0])
+		g.late[n.ID] = late
+	case *ir.LateOutput:
+		l, ok := g.late[op.Of]
+		if !ok {
+			return fmt.Errorf("late output %q: aggregate %d is not built yet", n.Name, op.Of)
+		}
+		out = l
 	case *ir.Sink:
 		Sink(sc, ref, ins[0])
 		return nil

@@ -22,15 +22,27 @@ func init() {
 // Rec is the element type of every PCollection of rows. Beam Go infers
 // coders for slice types structurally (an iterable of interface{} has no
 // coder), so a row travels wrapped in a struct with a registered coder.
+//
+// WM is the source watermark (Unix ms) when the row was read, carried
+// through stateless operators so an aggregate can tell a late row
+// deterministically; MinInt64 when unknown.
 type Rec struct {
 	Row row.Row
+	WM  int64
 }
 
-func encodeRec(r Rec) []byte { return row.Encode(nil, r.Row) }
+func encodeRec(r Rec) []byte { return binary.AppendVarint(row.Encode(nil, r.Row), r.WM) }
 
 func decodeRec(b []byte) (Rec, error) {
-	r, _, err := row.Decode(b)
-	return Rec{r}, err
+	r, rest, err := row.Decode(b)
+	if err != nil {
+		return Rec{}, err
+	}
+	wm, k := binary.Varint(rest)
+	if k <= 0 {
+		wm = math.MinInt64
+	}
+	return Rec{Row: r, WM: wm}, nil
 }
 
 // Accum is the accumulator of an aggregate node: one state per aggregate

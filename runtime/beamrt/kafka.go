@@ -131,7 +131,11 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 	if len(starts[topic]) == 0 {
 		return fmt.Errorf("source %q: topic %q does not exist on %s", n.Name, topic, strings.Join(brokers, ","))
 	}
-	latest := strings.EqualFold(src.Connector.String("startingOffsets", src.Connector.String("offset", p.Options.StartOffset)), "latest")
+	start := p.Options.StartOffset
+	if start == "" {
+		start = src.Connector.String("startingOffsets", "earliest")
+	}
+	latest := strings.EqualFold(start, "latest")
 	var latestOffs kadm.ListedOffsets
 	if latest {
 		latestOffs, err = adm.ListEndOffsets(ctx, topic)
@@ -149,6 +153,7 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 		if e, ok := ends.Lookup(topic, o.Partition); ok {
 			part.End = e.Offset
 		}
+		partitionMark(n.Name, o.Partition) // held at the minimum until read
 		emit(part)
 	})
 	return nil
@@ -297,7 +302,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	emit func(beam.EventTime, Rec), dead func(beam.EventTime, Rec)) (sdf.ProcessContinuation, error) {
 	rest := rt.GetRestriction().(offsetrange.Restriction)
 	bounded := rest.End != math.MaxInt64
+	mark := partitionMark(fn.node.Name, p.Partition)
 	if rest.Start >= rest.End {
+		mark.Store(math.MaxInt64)
 		return sdf.StopProcessing(), nil
 	}
 	if stopSources.Load() {
@@ -356,7 +363,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		}
 		r.next = rec.Offset + 1
 		n++
-		fn.record(ctx, rec, &wm, emit, dead)
+		fn.record(ctx, rec, &wm, mark, emit, dead)
 		if err := fn.failErr; err != nil {
 			fn.failErr = nil
 			return sdf.StopProcessing(), err
@@ -369,6 +376,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	if !wm.IsZero() {
 		we.UpdateWatermark(wm)
 		fn.counter.watermark.Store(wm.UnixMilli())
+		mark.Store(wm.UnixMilli())
 	}
 	if stopSources.Load() {
 		rt.TrySplit(0)
@@ -381,7 +389,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 }
 
 // record decodes one record and routes it by the error policy.
-func (fn *readFn) record(ctx context.Context, rec *kgo.Record, wm *time.Time, emit, dead func(beam.EventTime, Rec)) {
+func (fn *readFn) record(ctx context.Context, rec *kgo.Record, wm *time.Time, mark *atomic.Int64, emit, dead func(beam.EventTime, Rec)) {
 	fn.counter.in.Add(1)
 	r, err := fn.dec.Decode(rec.Value)
 	var ts time.Time
@@ -400,11 +408,18 @@ func (fn *readFn) record(ctx context.Context, rec *kgo.Record, wm *time.Time, em
 		fn.malformed(ctx, rec, err, dead)
 		return
 	}
+	// The record carries the partition's watermark before it was read:
+	// aggregates judge its lateness by it.
+	stamp := int64(math.MinInt64)
+	if !wm.IsZero() {
+		stamp = wm.UnixMilli()
+	}
 	if w := ts.Add(-fn.bound); w.After(*wm) {
 		*wm = w
+		mark.Store(w.UnixMilli())
 	}
 	fn.counter.out.Add(1)
-	emit(mtime.FromTime(ts), Rec{r})
+	emit(mtime.FromTime(ts), Rec{Row: r, WM: stamp})
 }
 
 func (fn *readFn) malformed(ctx context.Context, rec *kgo.Record, err error, dead func(beam.EventTime, Rec)) {
@@ -413,7 +428,7 @@ func (fn *readFn) malformed(ctx context.Context, rec *kgo.Record, err error, dea
 	switch fn.src.OnError {
 	case ir.DeadLetterErr:
 		d := row.Row{fn.node.Name, rec.Topic, rec.Partition, rec.Offset, append([]byte(nil), rec.Value...), err.Error(), rec.Timestamp.UTC().Truncate(time.Millisecond)}
-		dead(mtime.FromTime(rec.Timestamp), Rec{d})
+		dead(mtime.FromTime(rec.Timestamp), Rec{Row: d})
 	case ir.SkipOnError:
 	default:
 		fn.failErr = fmt.Errorf("source %q: malformed record at %s/%d@%d: %v (set onError.policy to \"skip\" or \"deadletter\" to keep going)",

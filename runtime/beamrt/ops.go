@@ -55,7 +55,7 @@ func (fn *filterFn) ProcessElement(rec Rec, emit func(Rec)) error {
 	fn.env.Rows[0] = r
 	if expr.Truthy(fn.pred(&fn.env)) {
 		fn.c.out.Add(1)
-		emit(Rec{r})
+		emit(rec)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (fn *mapFn) ProcessElement(rec Rec, emit func(Rec)) error {
 		out[i] = expr.Coerce(c(&fn.env), fn.types[i])
 	}
 	fn.c.out.Add(1)
-	emit(Rec{out})
+	emit(Rec{Row: out, WM: rec.WM})
 	return nil
 }
 
@@ -118,10 +118,9 @@ func (fn *countFn) Setup() error {
 }
 
 func (fn *countFn) ProcessElement(rec Rec, emit func(Rec)) error {
-	r := rec.Row
 	fn.c.in.Add(1)
 	fn.c.out.Add(1)
-	emit(Rec{r})
+	emit(rec)
 	return nil
 }
 

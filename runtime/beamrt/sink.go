@@ -53,16 +53,16 @@ func (fn *sinkFn) Setup() error {
 func SinkFileName(n *ir.Node) string { return SafeFileName(n.Name) + ".jsonl" }
 
 // SafeFileName maps a node name to a portable file name: letters, digits,
-// '-', '_' and '.' are kept; anything else becomes '_' followed by its hex
-// code, so distinct names stay distinct.
+// '-' and '_' are kept; anything else becomes '~' and its hex code, so
+// distinct names stay distinct.
 func SafeFileName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
 			b.WriteRune(r)
 		default:
-			fmt.Fprintf(&b, "_%x", r)
+			fmt.Fprintf(&b, "~%x", r)
 		}
 	}
 	if b.Len() == 0 {
