@@ -4,6 +4,7 @@ package all
 import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/argo"
+	"rtsap.dev/rtsapc/backends/beamgo"
 	"rtsap.dev/rtsapc/backends/flink"
 	"rtsap.dev/rtsapc/backends/irdump"
 	"rtsap.dev/rtsapc/backends/nifi"
@@ -20,6 +21,7 @@ var Backends = []*backends.Backend{
 	openlineage.Backend,
 	flink.Backend,
 	spark.Backend,
+	beamgo.Backend,
 }
 
 // Default returns a registry holding Backends.

@@ -439,7 +439,6 @@ func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (out, late beam.P
 	return out, late, nil
 }
 
-
 // keyByRowFn keys a window row by window_start and the group keys.
 type keyByRowFn struct {
 	Keys int

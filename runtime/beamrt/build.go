@@ -6,6 +6,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
 )
 
 // Encoded is a plan encoded once for all its DoFns.
@@ -135,4 +136,21 @@ func Source(s beam.Scope, ref NodeRef) (rows, dead beam.PCollection, err error) 
 	parts := beam.ParDo(s, &listPartitionsFn{NodeRef: ref}, imp)
 	rows, dead = beam.ParDo2(s, &readFn{NodeRef: ref}, parts)
 	return rows, dead, nil
+}
+
+// T parses a column type of the spec grammar; generated programs use it
+// for the types of their IR literal. It panics on a bad type, which the
+// generator never writes.
+func T(s string) *rtype.Type {
+	t, err := rtype.Parse(s)
+	if err != nil {
+		panic(fmt.Sprintf("beamrt: type %q: %v", s, err))
+	}
+	return t
+}
+
+// Passthrough counts rows through a node that only names a side output
+// (dead letters, late rows).
+func Passthrough(s beam.Scope, ref NodeRef, in beam.PCollection) beam.PCollection {
+	return beam.ParDo(s, &countFn{NodeRef: ref}, in)
 }

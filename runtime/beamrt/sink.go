@@ -2,11 +2,13 @@ package beamrt
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -14,10 +16,12 @@ import (
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/runtime/format"
+	"rtsap.dev/rtsapc/runtime/row"
+	"rtsap.dev/rtsapc/runtime/sink"
 )
 
 func init() {
-	register.DoFn1x1[Rec, error](&sinkFn{})
+	register.DoFn2x1[context.Context, Rec, error](&sinkFn{})
 }
 
 // Sink writes a sink node's input.
@@ -25,13 +29,16 @@ func Sink(s beam.Scope, ref NodeRef, in beam.PCollection) {
 	beam.ParDo0(s, &sinkFn{NodeRef: ref}, in)
 }
 
-// sinkFn writes rows as JSON lines to <OutDir>/<file>.jsonl (run mode).
+// sinkFn writes rows through the sink's Writer (runtime/sink), or as JSON
+// lines to <OutDir>/<file>.jsonl in run mode.
 type sinkFn struct {
 	NodeRef
-	w   *jsonlFile
-	t   *rtype.Type
-	c   *nodeCounters
-	buf []byte
+	w    *jsonlFile
+	sw   sink.Writer
+	rows []row.Row
+	t    *rtype.Type
+	c    *nodeCounters
+	buf  []byte
 }
 
 func (fn *sinkFn) Setup() error {
@@ -43,10 +50,24 @@ func (fn *sinkFn) Setup() error {
 	fn.c = Counters(n.Name)
 	dir := p.Options.OutDir
 	if dir == "" {
-		return fmt.Errorf("sink %q: no output directory configured", n.Name)
+		fn.sw, err = sink.New(n, sink.Options{Brokers: splitList(p.Options.Brokers), DSN: p.Options.DSN,
+			Shard: fmt.Sprintf("%d-%d", os.Getpid(), shardSeq.Add(1))})
+		if err != nil {
+			return err
+		}
+		return fn.sw.Open(context.Background())
 	}
 	fn.w, err = openJSONL(filepath.Join(dir, SinkFileName(n)))
 	return err
+}
+
+var shardSeq atomic.Int64
+
+func (fn *sinkFn) Teardown() error {
+	if fn.sw != nil {
+		return fn.sw.Close(context.Background())
+	}
+	return nil
 }
 
 // SinkFileName is the JSONL file a sink node writes in run mode.
@@ -71,16 +92,37 @@ func SafeFileName(name string) string {
 	return b.String()
 }
 
-func (fn *sinkFn) ProcessElement(rec Rec) error {
+func (fn *sinkFn) ProcessElement(ctx context.Context, rec Rec) error {
 	r := rec.Row
 	fn.c.in.Add(1)
+	if fn.sw != nil {
+		fn.rows = append(fn.rows, r)
+		fn.c.out.Add(1)
+		if len(fn.rows) >= 1000 {
+			err := fn.sw.Write(ctx, fn.rows)
+			fn.rows = fn.rows[:0]
+			return err
+		}
+		return nil
+	}
 	fn.buf = format.AppendJSON(fn.buf[:0], fn.t, r)
 	fn.buf = append(fn.buf, '\n')
 	fn.c.out.Add(1)
 	return fn.w.write(fn.buf)
 }
 
-func (fn *sinkFn) FinishBundle() error { return fn.w.flush() }
+func (fn *sinkFn) FinishBundle(ctx context.Context) error {
+	if fn.sw != nil {
+		if len(fn.rows) > 0 {
+			if err := fn.sw.Write(ctx, fn.rows); err != nil {
+				return err
+			}
+			fn.rows = fn.rows[:0]
+		}
+		return fn.sw.Flush(ctx)
+	}
+	return fn.w.flush()
+}
 
 type jsonlFile struct {
 	mu sync.Mutex
