@@ -234,12 +234,15 @@ func (p *litPrinter) value(v reflect.Value) {
 			p.w("nil")
 			return
 		}
+		// one element a line (gofmt indents), so diffs stay readable
 		p.w(typeName(v.Type()) + "{")
 		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				p.w(", ")
-			}
+			p.w("\n")
 			p.value(v.Index(i))
+			p.w(",")
+		}
+		if v.Len() > 0 {
+			p.w("\n")
 		}
 		p.w("}")
 		return
