@@ -97,16 +97,18 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 	w("func build(s beam.Scope, enc *beamrt.Encoded) error {\n")
 	w("\tvar err error\n")
 	v := func(id ir.NodeID) string { return fmt.Sprintf("n%d", id) }
-	used := map[ir.NodeID]bool{}
+	used := map[ir.NodeID]bool{}     // main output read by a node
+	sideUsed := map[ir.NodeID]bool{} // dead letters / late rows read
 	for _, n := range pl.Nodes {
-		for _, in := range n.Inputs {
-			used[in] = true
-		}
-		if dl, ok := n.Op.(*ir.DeadLetter); ok {
-			used[dl.Source] = true
-		}
-		if lo, ok := n.Op.(*ir.LateOutput); ok {
-			used[lo.Of] = true
+		switch op := n.Op.(type) {
+		case *ir.DeadLetter:
+			sideUsed[op.Source] = true
+		case *ir.LateOutput:
+			sideUsed[op.Of] = true
+		default:
+			for _, in := range n.Inputs {
+				used[in] = true
+			}
 		}
 	}
 	deadOf := map[ir.NodeID]string{}
@@ -123,12 +125,11 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 		switch op := n.Op.(type) {
 		case *ir.Source:
 			dead := "_"
-			if used[n.ID] {
+			if sideUsed[n.ID] {
 				dead = v(n.ID) + "dead"
 				deadOf[n.ID] = dead
 			}
 			w("\t%s, %s, err := beamrt.Source(%s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), dead, scope, ref)
-			w("\t_ = %s\n", v(n.ID))
 		case *ir.DeadLetter:
 			w("\t%s := beamrt.Passthrough(%s, %s, %s)\n", v(n.ID), scope, ref, deadOf[op.Source])
 		case *ir.Filter:
@@ -139,7 +140,7 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 			w("\t%s := beamrt.Union(%s, %s, %s)\n", v(n.ID), scope, ref, strings.Join(ins, ", "))
 		case *ir.Aggregate:
 			late := "_"
-			if op.Late != 0 {
+			if op.Late != 0 && sideUsed[n.ID] {
 				late = v(n.ID) + "late"
 				lateOf[n.ID] = late
 			}
