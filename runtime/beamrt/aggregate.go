@@ -381,8 +381,12 @@ func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (out, late beam.P
 	var opts, paneOpts []beam.WindowIntoOption
 	fin := &aggFinalizeFn{NodeRef: ref}
 	if op.Window != nil && op.AllowedLateness > 0 {
-		opts = append(opts, beam.AllowedLateness(op.AllowedLateness), beam.PanesAccumulate())
-		paneOpts = append(paneOpts, beam.AllowedLateness(op.AllowedLateness), beam.PanesDiscard())
+		if _, ok := statelessSources(p.Pipeline, n.Inputs[0]); !ok {
+			// After a window or stateful operator the source cannot hold
+			// the watermark for us: Beam's lateness, accumulating panes.
+			opts = append(opts, beam.AllowedLateness(op.AllowedLateness), beam.PanesAccumulate())
+			paneOpts = append(paneOpts, beam.AllowedLateness(op.AllowedLateness), beam.PanesDiscard())
+		}
 	}
 	keyed, late := beam.ParDo2(s, &aggKeyFn{NodeRef: ref}, in)
 	var grouped beam.PCollection
@@ -427,7 +431,7 @@ func Aggregate(s beam.Scope, ref NodeRef, in beam.PCollection) (out, late beam.P
 		return out, late, fmt.Errorf("aggregate %q: unknown window kind %q", n.Name, w.Kind)
 	}
 	out = beam.ParDo(s, fin, grouped)
-	if w != nil && op.AllowedLateness > 0 {
+	if len(opts) > 0 {
 		// Accumulating panes repeat a window's row when it fires again
 		// (late rows, expiry): emit a row only when it changed, so an
 		// upsert sink sees each version once.

@@ -5,16 +5,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
@@ -123,11 +126,29 @@ func readJSONL(t *testing.T, path string) []map[string]any {
 	return out
 }
 
-func TestTumbleVWAPOnPrism(t *testing.T) {
+func TestTumbleVWAPOnPrism(t *testing.T) { tumbleVWAP(t, false) }
+
+// TestBrokerFaults: kfake fails fetches and metadata requests mid-run; the
+// output is still complete, with one row per (symbol, window) key.
+func TestBrokerFaults(t *testing.T) { tumbleVWAP(t, true) }
+
+func tumbleVWAP(t *testing.T, faults bool) {
 	if testing.Short() {
 		t.Skip("runs Prism")
 	}
 	c, cl := startKafka(t, "md.trades")
+	var injected atomic.Int64
+	if faults {
+		var fetches atomic.Int64
+		c.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+			c.KeepControl()
+			if n := fetches.Add(1); n%3 == 2 && injected.Load() < 6 {
+				injected.Add(1)
+				return nil, errors.New("injected broker failure"), true
+			}
+			return nil, nil, false
+		})
+	}
 	base := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC).UnixMilli()
 	var vals [][]byte
 	type agg struct{ pv, vol, n int64 }
@@ -184,7 +205,15 @@ func TestTumbleVWAPOnPrism(t *testing.T) {
 		}
 	}
 	sort.Strings(keys)
-	t.Logf("%d windows, first %v", len(keys), keys[:min(3, len(keys))])
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			t.Errorf("duplicate row for key %s", keys[i])
+		}
+	}
+	if faults && injected.Load() == 0 {
+		t.Errorf("no fault was injected")
+	}
+	t.Logf("%d windows, %d faults injected", len(keys), injected.Load())
 }
 
 // TestHopPanesLateOutput: hop 5m/1m computed from 1m panes, allowed

@@ -30,7 +30,7 @@ func exampleDir(t *testing.T, name string) string {
 
 // runExample compiles an example, feeds n events per source into kfake
 // (kept rows returned by source name) and runs the pipeline bounded.
-func runExample(t *testing.T, name string, n int) (*ir.Pipeline, map[string][]row.Row, string) {
+func runExample(t *testing.T, name string, n, badEvery int) (*ir.Pipeline, map[string][]row.Row, string) {
 	t.Helper()
 	f, ds := cuespec.Load(&cuespec.Config{Dir: exampleDir(t, name)}, []string{"."})
 	if ds.HasErrors() {
@@ -61,7 +61,7 @@ func runExample(t *testing.T, name string, n int) (*ir.Pipeline, map[string][]ro
 	kept := map[string][]row.Row{}
 	for i, s := range pl.Sources() {
 		op := s.Op.(*ir.Source)
-		fd := market.NewFeed(op.Schema, op.EventTime, market.Config{Seed: int64(7 + i), Rate: 50, MaxOutOfOrder: op.MaxOutOfOrderness})
+		fd := market.NewFeed(op.Schema, op.EventTime, market.Config{Seed: int64(7 + i), Rate: 50, MaxOutOfOrder: op.MaxOutOfOrderness, BadEvery: badEvery})
 		enc, err := fd.NewEncoder(op.Connector.Format)
 		if err != nil {
 			t.Fatal(err)
@@ -83,11 +83,11 @@ func runExample(t *testing.T, name string, n int) (*ir.Pipeline, map[string][]ro
 }
 
 type barWant struct {
-	pv             *apd.Decimal
-	vol, trades    int64
-	high, low      *apd.Decimal
-	firstT, lastT  time.Time
-	first, lastPx  *apd.Decimal
+	pv            *apd.Decimal
+	vol, trades   int64
+	high, low     *apd.Decimal
+	firstT, lastT time.Time
+	first, lastPx *apd.Decimal
 }
 
 // TestExampleEquitiesVWAP recomputes the 1-minute bars and the 5-minute
@@ -96,7 +96,7 @@ func TestExampleEquitiesVWAP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Prism")
 	}
-	pl, kept, out := runExample(t, "equities-vwap", 12000)
+	pl, kept, out := runExample(t, "equities-vwap", 12000, 1000)
 	trades := kept["trades"]
 	schema := pl.Lookup("trades").Out
 	idx := map[string]int{}
@@ -125,10 +125,11 @@ func TestExampleEquitiesVWAP(t *testing.T) {
 		if p.Cmp(w.low) < 0 {
 			w.low = p
 		}
-		if ts.Before(w.firstT) {
+		// event-time ties: first keeps the lower price, last the higher
+		if ts.Before(w.firstT) || (ts.Equal(w.firstT) && p.Cmp(w.first) < 0) {
 			w.firstT, w.first = ts, p
 		}
-		if !ts.Before(w.lastT) {
+		if ts.After(w.lastT) || (ts.Equal(w.lastT) && p.Cmp(w.lastPx) > 0) {
 			w.lastT, w.lastPx = ts, p
 		}
 	}
@@ -151,6 +152,9 @@ func TestExampleEquitiesVWAP(t *testing.T) {
 		rows := readJSONL(t, filepath.Join(out, file))
 		if len(rows) != len(want) {
 			t.Errorf("%s: %d rows, want %d", file, len(rows), len(want))
+			for _, r := range rows {
+				t.Logf("%v", r)
+			}
 		}
 		for _, r := range rows {
 			ws, _ := time.Parse(time.RFC3339, r["window_start"].(string))
@@ -178,6 +182,17 @@ func TestExampleEquitiesVWAP(t *testing.T) {
 	}
 	check("bars.jsonl", bars, true)
 	check("vwap.jsonl", hop, false)
+	// Every 1000th payload was malformed: the dead-letter output has each,
+	// with the source, offset, payload and the decoding error.
+	dead := readJSONL(t, filepath.Join(out, "dead_letters.jsonl"))
+	if len(dead) != 12 {
+		t.Errorf("dead letters: %d, want 12", len(dead))
+	}
+	for _, d := range dead {
+		if d["source"] != "trades" || d["error"] == "" || d["payload"] == "" {
+			t.Errorf("dead letter %v", d)
+		}
+	}
 }
 
 // TestExamplesRun: every example the Beam runtime can express runs to
@@ -195,7 +210,7 @@ func TestExamplesRun(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			pl, _, out := runExample(t, e.Name(), 3000)
+			pl, _, out := runExample(t, e.Name(), 3000, 0)
 			total := 0
 			for _, s := range pl.Sinks() {
 				if b, err := os.ReadFile(filepath.Join(out, beamrt.SinkFileName(s))); err == nil {

@@ -166,15 +166,16 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 type readFn struct {
 	NodeRef
 
-	src     *ir.Source
-	node    *ir.Node
-	dec     format.Decoder
-	tsIdx   int
-	bound   time.Duration
-	opts    Options
-	counter *nodeCounters
-	bad     beam.Counter
-	failErr error
+	src      *ir.Source
+	node     *ir.Node
+	dec      format.Decoder
+	tsIdx    int
+	bound    time.Duration
+	opts     Options
+	counter  *nodeCounters
+	bad      beam.Counter
+	failErr  error
+	holdback time.Duration
 }
 
 func (fn *readFn) Setup() error {
@@ -203,6 +204,22 @@ func (fn *readFn) Setup() error {
 		}
 	}
 	fn.bound = fn.src.MaxOutOfOrderness
+	// Allowed lateness: windows fire once, when the watermark passes end +
+	// lateness. The Beam watermark of this source is held back by the
+	// largest lateness of the aggregates it feeds, while rows keep the
+	// declared watermark (max event time − maxOutOfOrderness) to be judged
+	// late by.
+	for _, m := range p.Pipeline.Nodes {
+		if a, ok := m.Op.(*ir.Aggregate); ok && a.Window != nil && len(m.Inputs) == 1 {
+			if srcs, ok := statelessSources(p.Pipeline, m.Inputs[0]); ok {
+				for _, s := range srcs {
+					if s == n.Name && a.AllowedLateness > fn.holdback {
+						fn.holdback = a.AllowedLateness
+					}
+				}
+			}
+		}
+	}
 	fn.counter = Counters(n.Name)
 	fn.bad = beam.NewCounter("rtsapc", n.Name+".malformed")
 	return nil
@@ -324,6 +341,8 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	wm := we.State
 	if int64(mtime.FromTime(wm)) <= int64(mtime.MinTimestamp) {
 		wm = time.Time{}
+	} else {
+		wm = wm.Add(fn.holdback)
 	}
 	n := 0
 	for n < maxRecordsPerCall {
@@ -369,12 +388,12 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 			return sdf.StopProcessing(), err
 		}
 		if bounded && rec.Offset >= rest.End-1 {
-			we.UpdateWatermark(wm)
+			we.UpdateWatermark(wm.Add(-fn.holdback))
 			return sdf.StopProcessing(), nil
 		}
 	}
 	if !wm.IsZero() {
-		we.UpdateWatermark(wm)
+		we.UpdateWatermark(wm.Add(-fn.holdback))
 		fn.counter.watermark.Store(wm.UnixMilli())
 		mark.Store(wm.UnixMilli())
 	}

@@ -95,12 +95,12 @@ func (a *Agg) Add(s *State, v any, ts int64) *State {
 		}
 		s.N++
 	case ir.FnFirst:
-		if s.N == 0 || ts < s.T {
+		if s.N == 0 || ts < s.T || (ts == s.T && less(v, s.V)) {
 			s.V, s.T = v, ts
 		}
 		s.N++
 	case ir.FnLast:
-		if s.N == 0 || ts >= s.T {
+		if s.N == 0 || ts > s.T || (ts == s.T && less(s.V, v)) {
 			s.V, s.T = v, ts
 		}
 		s.N++
@@ -172,12 +172,12 @@ func (a *Agg) Merge(s, b *State) *State {
 			s.N += b.N
 		}
 	case ir.FnFirst:
-		if b.N > 0 && (s.N == 0 || b.T < s.T) {
+		if b.N > 0 && (s.N == 0 || b.T < s.T || (b.T == s.T && less(b.V, s.V))) {
 			s.V, s.T = b.V, b.T
 		}
 		s.N += b.N
 	case ir.FnLast:
-		if b.N > 0 && (s.N == 0 || b.T >= s.T) {
+		if b.N > 0 && (s.N == 0 || b.T > s.T || (b.T == s.T && less(s.V, b.V))) {
 			s.V, s.T = b.V, b.T
 		}
 		s.N += b.N
@@ -278,4 +278,12 @@ func (a *Agg) Result(s *State) any {
 		return out
 	}
 	return nil
+}
+
+// less breaks event-time ties of first/last by value: runners merge
+// partial accumulators in no fixed order, so arrival order cannot be kept
+// and the result must not depend on the merge order.
+func less(a, b any) bool {
+	c, ok := Compare(a, b)
+	return ok && c < 0
 }
