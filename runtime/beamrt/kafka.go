@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/runtime/format"
 	"rtsap.dev/rtsapc/runtime/row"
 )
@@ -176,6 +177,7 @@ type readFn struct {
 	bad      beam.Counter
 	failErr  error
 	holdback time.Duration
+	project  []int // Out field → Schema index; nil when identical
 }
 
 func (fn *readFn) Setup() error {
@@ -201,6 +203,23 @@ func (fn *readFn) Setup() error {
 		}
 		if fn.tsIdx < 0 {
 			return fmt.Errorf("source %q: event-time field %q not in the schema", n.Name, fn.src.EventTime)
+		}
+	}
+	// Column pruning may narrow Node.Out, never Schema: decode by the
+	// declared schema (so malformed means the same), emit rows of Out.
+	fn.project = nil
+	if n.Out != nil && !rtype.Identical(n.Out, schema) {
+		for _, f := range n.Out.Fields {
+			i := -1
+			for j, g := range schema.Fields {
+				if g.Name == f.Name {
+					i = j
+				}
+			}
+			if i < 0 {
+				return fmt.Errorf("source %q: output field %q not in the schema", n.Name, f.Name)
+			}
+			fn.project = append(fn.project, i)
 		}
 	}
 	fn.bound = fn.src.MaxOutOfOrderness
@@ -436,6 +455,13 @@ func (fn *readFn) record(ctx context.Context, rec *kgo.Record, wm *time.Time, ma
 	if w := ts.Add(-fn.bound); w.After(*wm) {
 		*wm = w
 		mark.Store(w.UnixMilli())
+	}
+	if fn.project != nil {
+		out := make(row.Row, len(fn.project))
+		for i, j := range fn.project {
+			out[i] = r[j]
+		}
+		r = out
 	}
 	fn.counter.out.Add(1)
 	emit(mtime.FromTime(ts), Rec{Row: r, WM: stamp})
