@@ -128,6 +128,15 @@ func readJSONL(t *testing.T, path string) []map[string]any {
 
 func TestTumbleVWAPOnPrism(t *testing.T) { tumbleVWAP(t, false) }
 
+// TestTumbleVWAPUnfused: the same with every operator a separate step.
+func TestTumbleVWAPUnfused(t *testing.T) {
+	noFusion = true
+	defer func() { noFusion = false }()
+	tumbleVWAP(t, false)
+}
+
+var noFusion bool
+
 // TestBrokerFaults: kfake fails fetches and metadata requests mid-run; the
 // output is still complete, with one row per (symbol, window) key.
 func TestBrokerFaults(t *testing.T) { tumbleVWAP(t, true) }
@@ -178,7 +187,7 @@ func tumbleVWAP(t *testing.T, faults bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := beamrt.Run(ctx, vwapPipeline(&ir.Window{Kind: ir.Tumble, Size: time.Minute}), beamrt.Options{
-		Brokers: c.ListenAddrs()[0], Bounded: true, OutDir: out})
+		Brokers: c.ListenAddrs()[0], Bounded: true, OutDir: out, NoFusion: noFusion})
 	if err != nil {
 		t.Fatal(err)
 	}

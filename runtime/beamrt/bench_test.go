@@ -120,6 +120,25 @@ func BenchmarkVWAPGenerated(b *testing.B) {
 	}
 }
 
+// BenchmarkVWAPGeneratedUnfused: the same pipeline, every operator its own
+// Beam step (no partial aggregation in the source).
+func BenchmarkVWAPGeneratedUnfused(b *testing.B) {
+	n := benchN()
+	c := benchKafka(b, n)
+	defer c.Close()
+	pl := vwapPipeline(&ir.Window{Kind: ir.Hop, Size: 5 * time.Minute, Slide: time.Minute})
+	out := b.TempDir()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		beamrt.ResetWatermarks()
+		start := time.Now()
+		if err := beamrt.Run(context.Background(), pl, beamrt.Options{Brokers: c.ListenAddrs()[0], Bounded: true, OutDir: out, NoFusion: true}); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "trades/s")
+	}
+}
+
 // BenchmarkVWAPHandWritten: the idiomatic Beam Go pipeline over the same
 // Kafka source.
 func BenchmarkVWAPHandWritten(b *testing.B) {

@@ -51,7 +51,23 @@ type Graph struct {
 // named after the spec node (so step names are node names).
 func Build(s beam.Scope, e *Encoded) (*Graph, error) {
 	g := &Graph{Out: map[ir.NodeID]beam.PCollection{}, dead: map[ir.NodeID]beam.PCollection{}, late: map[ir.NodeID]beam.PCollection{}}
+	fused := map[ir.NodeID]bool{}
 	for _, n := range e.Pipeline.Nodes {
+		if fused[n.ID] {
+			continue
+		}
+		if _, ok := n.Op.(*ir.Source); ok && !e.Plan.Options.NoFusion {
+			if chain, agg, ok := fusedChain(e.Pipeline, n); ok {
+				out, dead := fusedAggregate(s, e, n, chain, agg)
+				g.dead[n.ID] = dead
+				g.Out[agg] = out
+				for _, id := range chain {
+					fused[id] = true
+				}
+				fused[agg] = true
+				continue
+			}
+		}
 		if err := g.Add(s, e, n); err != nil {
 			return nil, err
 		}

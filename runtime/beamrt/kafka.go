@@ -336,6 +336,12 @@ const (
 
 func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker, p Partition,
 	emit func(beam.EventTime, Rec), dead func(beam.EventTime, Rec)) (sdf.ProcessContinuation, error) {
+	return fn.process(ctx, we, rt, p, emit, dead)
+}
+
+// process is the read loop; emit receives each decoded row.
+func (fn *readFn) process(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker, p Partition,
+	emit func(beam.EventTime, Rec), dead func(beam.EventTime, Rec)) (sdf.ProcessContinuation, error) {
 	rest := rt.GetRestriction().(offsetrange.Restriction)
 	bounded := rest.End != math.MaxInt64
 	mark := partitionMark(fn.node.Name, p.Partition)

@@ -44,6 +44,9 @@ type Options struct {
 	StartOffset string
 	// PollTimeout bounds one Kafka poll (default 200ms).
 	PollTimeout time.Duration
+	// NoFusion keeps every operator a separate Beam step (no partial
+	// aggregation in the source's read loop).
+	NoFusion bool
 }
 
 // Plan is a pipeline and the run options, encoded for DoFns.
