@@ -21,7 +21,7 @@ var tradeT = rtype.RecordOf(
 )
 
 func ref(n string, t *rtype.Type) *ir.Expr { return &ir.Expr{Kind: ir.Ref, Path: []string{n}, Type: t} }
-func lit(v any, t *rtype.Type) *ir.Expr { return &ir.Expr{Kind: ir.Lit, Value: v, Type: t} }
+func lit(v any, t *rtype.Type) *ir.Expr    { return &ir.Expr{Kind: ir.Lit, Value: v, Type: t} }
 func call(fn ir.Fn, t *rtype.Type, a ...*ir.Expr) *ir.Expr {
 	return &ir.Expr{Kind: ir.Call, Fn: fn, Type: t, Args: a}
 }
