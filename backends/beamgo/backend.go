@@ -69,7 +69,9 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 				}
 			}
 		case *ir.Rolling:
-			unsupported(n, "rolling (OVER) aggregation", "not implemented by the Beam runtime yet; use the flink engine.")
+			if (op.Range > 0) == (op.Rows > 0) {
+				unsupported(n, "rolling aggregation", "give exactly one of range and rows.")
+			}
 		case *ir.Join:
 			unsupported(n, "join", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.Lookup:

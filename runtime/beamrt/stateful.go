@@ -9,5 +9,10 @@ import (
 // buildStateful adds the keyed stateful operators (rolling, joins, lookup,
 // pattern, dedupe, top-N); ok is false for an operator it does not know.
 func buildStateful(s beam.Scope, ref NodeRef, n *ir.Node, ins []beam.PCollection) (beam.PCollection, bool, error) {
+	switch n.Op.(type) {
+	case *ir.Rolling:
+		out, err := Rolling(s, ref, ins[0])
+		return out, true, err
+	}
 	return beam.PCollection{}, false, nil
 }
