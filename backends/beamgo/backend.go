@@ -78,11 +78,9 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 			unsupported(n, "lookup join", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.Pattern:
 			unsupported(n, "pattern", "not implemented by the Beam runtime yet; use the flink engine.")
-		case *ir.Dedupe:
-			unsupported(n, "dedupe", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.TopN:
 			unsupported(n, "top-N", "not implemented by the Beam runtime yet; use the flink engine.")
-		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Sink:
+		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Sink, *ir.Dedupe:
 		default:
 			unsupported(n, fmt.Sprintf("operator %T", op), "unknown to the Beam runtime.")
 		}

@@ -123,8 +123,9 @@ func TestGeneratedProgramsBuild(t *testing.T) {
 	dir := t.TempDir()
 	opts := &backends.Options{Version: "test", Settings: map[string]string{"beam.replace": root}}
 	var pls []*ir.Pipeline
-	prog := compile(t, filepath.Join(root, "examples", "equities-vwap"))
-	pls = append(pls, prog.Pipelines...)
+	for _, ex := range []string{"equities-vwap", "volatility-alerts"} {
+		pls = append(pls, compile(t, filepath.Join(root, "examples", ex)).Pipelines...)
+	}
 	pls = append(pls, hostilePipeline(t, root))
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(fmt.Sprintf(
 		"module rtsap.dev/generated\n\ngo 1.26.8\n\nrequire rtsap.dev/rtsapc v0.1.0\n\nreplace rtsap.dev/rtsapc => %q\n", root)), 0o644); err != nil {

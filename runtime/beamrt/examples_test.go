@@ -210,7 +210,7 @@ func TestExamplesRun(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			pl, _, out := runExample(t, e.Name(), 3000, 0)
+			pl, _, out := runExample(t, e.Name(), 1000, 0)
 			total := 0
 			for _, s := range pl.Sinks() {
 				if b, err := os.ReadFile(filepath.Join(out, beamrt.SinkFileName(s))); err == nil {

@@ -13,6 +13,8 @@ func buildStateful(s beam.Scope, ref NodeRef, n *ir.Node, ins []beam.PCollection
 	case *ir.Rolling:
 		out, err := Rolling(s, ref, ins[0])
 		return out, true, err
+	case *ir.Dedupe:
+		return Dedupe(s, ref, ins[0]), true, nil
 	}
 	return beam.PCollection{}, false, nil
 }
