@@ -79,7 +79,9 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 		case *ir.Pattern:
 			unsupported(n, "pattern", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.TopN:
-			unsupported(n, "top-N", "not implemented by the Beam runtime yet; use the flink engine.")
+			if w := op.Window; w != nil && (w.Kind == ir.Cumulate || w.Offset != 0) {
+				unsupported(n, "top-N window of", "the Beam runtime ranks in tumble, hop and session windows without offsets.")
+			}
 		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Sink, *ir.Dedupe:
 		default:
 			unsupported(n, fmt.Sprintf("operator %T", op), "unknown to the Beam runtime.")

@@ -149,6 +149,8 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 			w("\t%s := beamrt.Passthrough(%s, %s, %s)\n", v(n.ID), scope, ref, lateOf[op.Of])
 		case *ir.Dedupe:
 			w("\t%s := beamrt.Dedupe(%s, %s, %s)\n", v(n.ID), scope, ref, ins[0])
+		case *ir.TopN:
+			w("\t%s, err := beamrt.TopN(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Rolling:
 			w("\t%s, err := beamrt.Rolling(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Sink:

@@ -15,6 +15,9 @@ func buildStateful(s beam.Scope, ref NodeRef, n *ir.Node, ins []beam.PCollection
 		return out, true, err
 	case *ir.Dedupe:
 		return Dedupe(s, ref, ins[0]), true, nil
+	case *ir.TopN:
+		out, err := TopN(s, ref, ins[0])
+		return out, true, err
 	}
 	return beam.PCollection{}, false, nil
 }
