@@ -47,7 +47,7 @@ var (
 		{Symbol: "GBPUSD", Price: 1.2621, Tick: 0.00001, FX: true}, {Symbol: "BTC-USD", Price: 94250, Tick: 0.01, FX: true},
 		{Symbol: "ETH-USD", Price: 3390.5, Tick: 0.01, FX: true},
 	}
-	fxVenues = []string{"EBS", "LMAX", "CBSE", "KRKN"}
+	fxVenues    = []string{"EBS", "LMAX", "CBSE", "KRKN"}
 	newsSources = []string{"Reuters", "Bloomberg", "DowJones", "PRNewswire", "BusinessWire"}
 	headlines   = []string{"%s beats quarterly estimates", "%s shares slide after guidance cut", "%s announces buyback",
 		"Analysts upgrade %s to overweight", "%s faces regulatory probe", "%s unveils new product line",
