@@ -1076,7 +1076,9 @@ func Coerce(v any, t *rtype.Type) any {
 		if !ok {
 			return nil
 		}
-		if -d.Exponent > int32(t.Scale) {
+		// Values carry the declared scale (4 → 4.00 in decimal(10,2)), so
+		// equal values encode alike as keys and print as SQL engines do.
+		if d.Form == apd.Finite && -d.Exponent != int32(t.Scale) {
 			return Quantize(d, t.Scale)
 		}
 		return d
