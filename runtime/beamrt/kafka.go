@@ -461,6 +461,7 @@ func (fn *readFn) record(ctx context.Context, rec *kgo.Record, wm *time.Time, ma
 	if w := ts.Add(-fn.bound); w.After(*wm) {
 		*wm = w
 		mark.Store(w.UnixMilli())
+		fn.counter.watermark.Store(w.UnixMilli())
 	}
 	if fn.project != nil {
 		out := make(row.Row, len(fn.project))
