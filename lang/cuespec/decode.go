@@ -46,11 +46,7 @@ func fields(v cue.Value, opt bool) []field {
 		if sel.IsDefinition() || sel.PkgPath() != "" {
 			continue
 		}
-		name := sel.Unquoted()
-		if sel.LabelType() != cue.StringLabel {
-			name = strings.TrimSuffix(strings.TrimSuffix(sel.String(), "?"), "!")
-		}
-		out = append(out, field{name: name, optional: it.IsOptional(), v: it.Value()})
+		out = append(out, field{name: selName(sel), optional: it.IsOptional(), v: it.Value()})
 	}
 	return out
 }
@@ -643,3 +639,12 @@ func (d *decoder) step(sf field) *spec.Step {
 }
 
 const stdlibPrefix = "rtsap.dev/rtsap/"
+
+// selName is the name of a field label; Selector.Unquoted panics on labels
+// that are not strings (hidden fields, definitions, indices).
+func selName(sel cue.Selector) string {
+	if sel.LabelType() == cue.StringLabel {
+		return sel.Unquoted()
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(sel.String(), "?"), "!")
+}

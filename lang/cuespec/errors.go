@@ -466,6 +466,9 @@ func streamNames(p cue.Value) []string {
 			continue
 		}
 		for it.Next() {
+			if it.Selector().LabelType() != cue.StringLabel {
+				continue
+			}
 			set[it.Selector().Unquoted()] = true
 			for _, ref := range []cue.Path{
 				cue.MakePath(cue.Str("onError"), cue.Str("deadLetter")),
@@ -624,7 +627,10 @@ func allowedFields(root cue.Value, path []string, bad string) []string {
 	}
 	var out []string
 	for it.Next() {
-		if n := it.Selector().Unquoted(); n != bad && it.Selector().LabelType() == cue.StringLabel {
+		if it.Selector().LabelType() != cue.StringLabel {
+			continue
+		}
+		if n := it.Selector().Unquoted(); n != bad {
 			out = append(out, n)
 		}
 	}

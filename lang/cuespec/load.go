@@ -362,7 +362,9 @@ func (l *loader) applyEnv(v cue.Value, pm *posMap) cue.Value {
 		var names []string
 		if it, err := envs.Fields(); err == nil {
 			for it.Next() {
-				names = append(names, it.Selector().Unquoted())
+				if it.Selector().LabelType() == cue.StringLabel {
+					names = append(names, it.Selector().Unquoted())
+				}
 			}
 		}
 		detail := fmt.Sprintf("No environments.%s in the spec (environments: %s).", quoteName(l.cfg.Env), strings.Join(names, ", "))
