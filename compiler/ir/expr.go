@@ -96,23 +96,23 @@ type Fn string
 
 // Operators (CEL syntax → Fn).
 const (
-	FnAdd  Fn = "add" // + (numbers; timestamp + duration; string concatenation)
-	FnSub  Fn = "sub" // - (numbers; timestamp - duration → timestamp; timestamp - timestamp → duration)
-	FnMul  Fn = "mul"
-	FnDiv  Fn = "div" // integer division truncates; division by zero yields null
-	FnMod  Fn = "mod"
-	FnNeg  Fn = "neg"
-	FnEq   Fn = "eq"
-	FnNe   Fn = "ne"
-	FnLt   Fn = "lt"
-	FnLe   Fn = "le"
-	FnGt   Fn = "gt"
-	FnGe   Fn = "ge"
-	FnAnd  Fn = "and"
-	FnOr   Fn = "or"
-	FnNot  Fn = "not"
-	FnCond Fn = "cond" // c ? a : b
-	FnIn   Fn = "in"   // x in [list literal]
+	FnAdd   Fn = "add" // + (numbers; timestamp + duration; string concatenation)
+	FnSub   Fn = "sub" // - (numbers; timestamp - duration → timestamp; timestamp - timestamp → duration)
+	FnMul   Fn = "mul"
+	FnDiv   Fn = "div" // integer division truncates; division by zero yields null
+	FnMod   Fn = "mod"
+	FnNeg   Fn = "neg"
+	FnEq    Fn = "eq"
+	FnNe    Fn = "ne"
+	FnLt    Fn = "lt"
+	FnLe    Fn = "le"
+	FnGt    Fn = "gt"
+	FnGe    Fn = "ge"
+	FnAnd   Fn = "and"
+	FnOr    Fn = "or"
+	FnNot   Fn = "not"
+	FnCond  Fn = "cond"  // c ? a : b
+	FnIn    Fn = "in"    // x in [list literal]
 	FnIndex Fn = "index" // list[i] (0-based), map["k"]
 )
 
@@ -166,8 +166,8 @@ const (
 	FnAvg           Fn = "avg" // ints and floats → float64; decimal(p,s) → decimal(38, max(s,6))
 	FnMin           Fn = "min"
 	FnMax           Fn = "max"
-	FnFirst         Fn = "first" // by event time (ties: arrival order)
-	FnLast          Fn = "last"  // by event time; in patterns last(A.x, n) is the n-th last
+	FnFirst         Fn = "first"      // by event time (ties: arrival order)
+	FnLast          Fn = "last"       // by event time; in patterns last(A.x, n) is the n-th last
 	FnStddev        Fn = "stddev"     // sample standard deviation; float64
 	FnStddevPop     Fn = "stddev_pop" // population
 	FnVariance      Fn = "variance"   // sample variance; float64

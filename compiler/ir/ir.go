@@ -33,8 +33,8 @@ import (
 
 // Program is everything compiled from one spec load.
 type Program struct {
-	Pipelines    []*Pipeline  // sorted by name
-	Workflows    []*Workflow  // sorted by name
+	Pipelines    []*Pipeline    // sorted by name
+	Workflows    []*Workflow    // sorted by name
 	Environments []*Environment // sorted by name
 	// SpecDigest is the sha256 (hex) of the spec sources, for provenance.
 	SpecDigest string
@@ -104,8 +104,12 @@ func (p *Pipeline) Consumers(id NodeID) []*Node {
 }
 
 // Sources returns the source nodes; Sinks the sink nodes.
-func (p *Pipeline) Sources() []*Node { return p.filter(func(n *Node) bool { _, ok := n.Op.(*Source); return ok }) }
-func (p *Pipeline) Sinks() []*Node   { return p.filter(func(n *Node) bool { _, ok := n.Op.(*Sink); return ok }) }
+func (p *Pipeline) Sources() []*Node {
+	return p.filter(func(n *Node) bool { _, ok := n.Op.(*Source); return ok })
+}
+func (p *Pipeline) Sinks() []*Node {
+	return p.filter(func(n *Node) bool { _, ok := n.Op.(*Sink); return ok })
+}
 
 func (p *Pipeline) filter(f func(*Node) bool) []*Node {
 	var out []*Node

@@ -282,13 +282,13 @@ type Map struct {
 
 // Window is a window assignment; exactly one of the kinds is set.
 type Window struct {
-	Kind    String   // tumble | hop | session | cumulate
-	Size    Duration // tumble, hop; cumulate max size
-	Slide   Duration // hop
-	Gap     Duration // session
-	Step    Duration // cumulate
-	Offset  Duration // alignment offset (tumble, hop, cumulate)
-	Range   diag.Range
+	Kind   String   // tumble | hop | session | cumulate
+	Size   Duration // tumble, hop; cumulate max size
+	Slide  Duration // hop
+	Gap    Duration // session
+	Step   Duration // cumulate
+	Offset Duration // alignment offset (tumble, hop, cumulate)
+	Range  diag.Range
 }
 
 // Aggregate groups by keys (and a window) and computes aggregates.
