@@ -85,7 +85,7 @@ func ValidateFrom(files []*artifact.File, opts *backends.Options, root string) d
 		case dir == "":
 			if !warned {
 				warned = true
-				ds = ds.Append(diag.Warningf(diag.InvalidArtifact, diag.Range{}, "CRD validation skipped",
+				ds = ds.Append(diag.Warningf(diag.ValidationSkipped, diag.Range{}, "CRD validation skipped",
 					"No folder of upstream CRDs was found (set --set %s=DIR or $%s, or place them at ../shared/schemas), so the custom resources written were not validated against their CRDs.",
 					SchemasSetting, crd.SchemasEnv))
 			}

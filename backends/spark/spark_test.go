@@ -123,6 +123,11 @@ func render(set *artifact.Set, ds diag.Diagnostics) map[string][]byte {
 	out := map[string][]byte{}
 	var lines []string
 	for _, d := range ds.Sort() {
+		// Whether ../shared/schemas is present depends on the machine;
+		// the CRD tests say so loudly, the goldens must not change.
+		if d.Code == diag.ValidationSkipped {
+			continue
+		}
 		lines = append(lines, d.Error())
 	}
 	out["diagnostics"] = []byte(strings.Join(lines, "\n") + "\n")

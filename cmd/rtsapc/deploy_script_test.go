@@ -42,7 +42,7 @@ func setupDeploy(e *testscript.Env) error {
 	e.Defer(c.Close)
 	e.Values[kafkaClusterKey{}] = c
 	e.Setenv("KAFKA_BROKERS", strings.Join(c.ListenAddrs(), ","))
-	if os.Getenv(testenv.KubeEnv) != "" && strings.Contains(scriptName(e), "kube") {
+	if testenv.KubeAvailable() && strings.Contains(scriptName(e), "kube") {
 		k, err := testenv.SharedKube()
 		if err != nil {
 			return err
@@ -66,10 +66,11 @@ func scriptName(e *testscript.Env) string {
 	return ""
 }
 
-// deployConditions: [kube] holds when the kube-apiserver binary is there.
+// deployConditions: [kube] holds when the kube-apiserver binary and the
+// CRDs it needs are there.
 func deployCondition(cond string) (bool, error) {
 	if cond == "kube" {
-		return os.Getenv(testenv.KubeEnv) != "", nil
+		return testenv.KubeAvailable(), nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -52,8 +52,13 @@ var (
 
 // SharedKube starts one API server per test binary (about 10 s here) with
 // the Flink, Spark and Argo CRDs installed (50–65 s more on two busy
-// cores); StopSharedKube (from TestMain) ends it. It returns (nil, nil) when RTSAPC_KUBE_APISERVER is unset.
+// cores); StopSharedKube (from TestMain) ends it. It returns (nil, nil),
+// and callers skip with KubeSkipMessage, when RTSAPC_KUBE_APISERVER is
+// unset or the upstream CRDs are not there to install.
 func SharedKube() (*Kube, error) {
+	if _, ok := crd.FindSchemas(); !ok {
+		return nil, nil
+	}
 	k, err := SharedKubeBare()
 	if k == nil || err != nil {
 		return k, err
@@ -80,7 +85,14 @@ func StopSharedKube() {
 }
 
 // KubeSkipMessage is what tests print when they skip for want of the binary.
-const KubeSkipMessage = "SKIPPED: RTSAPC_KUBE_APISERVER is not set; run `eval \"$(.ci/kube-apiserver.sh)\"` to build kube-apiserver and test against a real API server"
+const KubeSkipMessage = "SKIPPED: testing against a real API server needs RTSAPC_KUBE_APISERVER (run `eval \"$(.ci/kube-apiserver.sh)\"` to build kube-apiserver) and the upstream CRDs (../shared/schemas or $RTSAPC_SCHEMAS)"
+
+// KubeAvailable reports whether SharedKube can run: the binary is named and
+// the CRDs it installs are there.
+func KubeAvailable() bool {
+	_, ok := crd.FindSchemas()
+	return ok && os.Getenv(KubeEnv) != ""
+}
 
 // StartKube runs the binary with embedded etcd, a temporary cert dir, a
 // service-account key and a token file, and waits for /readyz.

@@ -16,6 +16,9 @@ const (
 	UnrepresentableName Code = 4004
 	// UnknownTarget: --target names no backend.
 	UnknownTarget Code = 4005
+	// ValidationSkipped: the upstream schemas to validate an artifact
+	// against were not found, so it was written unvalidated.
+	ValidationSkipped Code = 4006
 )
 
 func init() {
@@ -26,6 +29,7 @@ func init() {
 		UnsupportedConnector: "UnsupportedConnector",
 		UnrepresentableName:  "UnrepresentableName",
 		UnknownTarget:        "UnknownTarget",
+		ValidationSkipped:    "ValidationSkipped",
 	})
 }
 
