@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"rtsap.dev/rtsapc/internal/crd"
 	"rtsap.dev/rtsapc/internal/testenv"
 )
 
@@ -48,6 +49,10 @@ func setupDeploy(e *testscript.Env) error {
 			return err
 		}
 		e.Setenv("KUBECONFIG_TEST", k.Kubeconfig)
+		// The script's work dir has no ../shared: point build at the CRDs.
+		if dir, ok := crd.FindSchemas(); ok {
+			e.Setenv(crd.SchemasEnv, dir)
+		}
 	}
 	return nil
 }
