@@ -54,7 +54,7 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 	for _, p := range g.Pipelines {
 		st, sds := Build(g.Program, p, g.Options)
 		ds = ds.Extend(sds)
-		dir := PathSegment(p.Name) + "/openlineage/"
+		dir := artifact.PathSegment(p.Name) + "/openlineage/"
 		add := func(name string, v any) {
 			data, err := Marshal(v)
 			if err != nil {

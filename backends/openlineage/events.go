@@ -1,7 +1,6 @@
 package openlineage
 
 import (
-	"fmt"
 	"net/url"
 	"path"
 	"sort"
@@ -9,6 +8,7 @@ import (
 	"sync"
 
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/openlineage/ol"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
@@ -152,11 +152,17 @@ func Build(prog *ir.Program, p *ir.Pipeline, opts *backends.Options) (*Static, d
 		Datasets: datasets,
 	}
 	st.Run = ol.RunEvent{EventTime: t, Producer: producer, SchemaURL: ol.RunEventSchemaURL, EventType: ol.Other,
-		Run: ol.Run{RunID: ol.DerivedRunID(t, ns+"/"+job.Name+"@"+prog.SpecDigest), Facets: &ol.RunFacets{
+		Run: ol.Run{RunID: DeclarationRunID(prog, p, opts), Facets: &ol.RunFacets{
 			ProcessingEngine: ol.NewProcessingEngine(producer, p.Engine, opts.Setting(p.Engine+".version", "unspecified"), opts.Version),
 		}},
 		Job: ol.Job{Namespace: ns, Name: job.Name, Facets: job.Facets}}
 	return st, ds
+}
+
+// declarationRunID derives the declaration run's id from the job, the
+// spec digest and Options.Time(), so builds are reproducible.
+func declarationRunID(opts *backends.Options, ns, job, digest string) string {
+	return ol.DerivedRunID(opts.Time().UTC(), ns+"/"+job+"@"+digest)
 }
 
 func ownerURN(owner string) string {
@@ -276,26 +282,6 @@ func schemaFields(t *rtype.Type) []ol.SchemaField {
 	return out
 }
 
-// PathSegment makes a name one safe path segment, injectively: bytes
-// outside [A-Za-z0-9_.-] (and a leading dot) are percent-encoded, as the
-// nifi backend does for the pipeline directory, so every backend puts a
-// pipeline's files under the same "<pipeline>/" directory.
-func PathSegment(name string) string {
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	if b.Len() == 0 {
-		return "%"
-	}
-	return b.String()
-}
-
 // datasetFiles names the dataset files of st: the dataset name as a path
 // segment, made unique with the namespace when two outputs share a name.
 func datasetFiles(st *Static) []string {
@@ -309,7 +295,7 @@ func datasetFiles(st *Static) []string {
 		if count[name] > 1 {
 			name = d.Dataset.Namespace + " " + name
 		}
-		out[i] = PathSegment(name)
+		out[i] = artifact.PathSegment(name)
 	}
 	return out
 }

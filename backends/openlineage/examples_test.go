@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/openlineage/ol"
 	"rtsap.dev/rtsapc/backends/openlineage/oltest"
 	"rtsap.dev/rtsapc/compiler"
@@ -88,7 +89,7 @@ func TestExamples(t *testing.T) {
 				}
 				for _, p := range prog.Pipelines {
 					var ev ol.JobEvent
-					if err := json.Unmarshal(set.Get(PathSegment(p.Name)+"/openlineage/job.json").Data, &ev); err != nil {
+					if err := json.Unmarshal(set.Get(artifact.PathSegment(p.Name)+"/openlineage/job.json").Data, &ev); err != nil {
 						t.Fatal(err)
 					}
 					out.Write(Text(&ev))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/openlineage/ol"
 	"rtsap.dev/rtsapc/backends/openlineage/oltest"
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -68,7 +69,7 @@ func TestHostileNames(t *testing.T) {
 			}
 		}
 		var ev ol.JobEvent
-		if err := json.Unmarshal(set.Get(PathSegment(name)+"/openlineage/job.json").Data, &ev); err != nil {
+		if err := json.Unmarshal(set.Get(artifact.PathSegment(name)+"/openlineage/job.json").Data, &ev); err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}
 		if ev.Job.Name != name || ev.Inputs[0].Name != name || ev.Outputs[0].Name != name ||
