@@ -62,9 +62,11 @@ func Open(spec string, getenv func(string) string) (Transport, error) {
 }
 
 // FromEnv opens the transport the environment selects: RTSAPC_LINEAGE (see
-// Open) if set; else none when OPENLINEAGE_DISABLED is "true"; else HTTP to
-// OPENLINEAGE_URL (+ OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY) as the
-// OpenLineage clients do; else none.
+// Open) if set; else none when OPENLINEAGE_DISABLED is "true"; else
+// RTSAPC_OPENLINEAGE_URL, the URL `rtsapc apply` posts declarations to (see
+// Open: a path in it is the endpoint); else HTTP to OPENLINEAGE_URL (+
+// OPENLINEAGE_ENDPOINT, OPENLINEAGE_API_KEY) as the OpenLineage clients do;
+// else none.
 func FromEnv(getenv func(string) string) (Transport, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -75,10 +77,31 @@ func FromEnv(getenv func(string) string) (Transport, error) {
 	if strings.EqualFold(getenv("OPENLINEAGE_DISABLED"), "true") {
 		return Discard(), nil
 	}
+	if u := getenv("RTSAPC_OPENLINEAGE_URL"); u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, fmt.Errorf("lineage: RTSAPC_OPENLINEAGE_URL %q is not an http(s) URL", u)
+		}
+		return Open(u, getenv)
+	}
 	if u := getenv("OPENLINEAGE_URL"); u != "" {
 		return HTTP(HTTPConfig{URL: u, Endpoint: getenv("OPENLINEAGE_ENDPOINT"), APIKeyEnv: "OPENLINEAGE_API_KEY", Getenv: getenv})
 	}
 	return Discard(), nil
+}
+
+// EnvSelects reports whether the environment chooses a transport (or
+// disables lineage) for FromEnv; when it does not, a caller may pick its own
+// default rather than none.
+func EnvSelects(getenv func(string) string) bool {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, k := range []string{"RTSAPC_LINEAGE", "OPENLINEAGE_DISABLED", "RTSAPC_OPENLINEAGE_URL", "OPENLINEAGE_URL"} {
+		if getenv(k) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // ParentFromEnv reads OPENLINEAGE_PARENT_ID, "{namespace}/{job name}/{run

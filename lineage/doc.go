@@ -8,7 +8,7 @@
 //
 // # Use from a runtime (the Beam runtime)
 //
-//	t, err := lineage.FromEnv(nil)             // RTSAPC_LINEAGE or OPENLINEAGE_URL; none if unset
+//	t, err := lineage.FromEnv(nil)             // RTSAPC_LINEAGE, RTSAPC_OPENLINEAGE_URL or OPENLINEAGE_URL; none if unset
 //	if err != nil { … }                        // a bad setting: report it, then run without lineage
 //	em := lineage.NewEmitter(t, lineage.EmitterOptions{})
 //	run, err := lineage.StartRun(em, lineage.RunConfig{Job: jobJSON, EngineVersion: "2.77.0",

@@ -559,3 +559,33 @@ func TestParentFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// RTSAPC_OPENLINEAGE_URL (the URL apply posts declarations to) selects the
+// HTTP transport with its path as the endpoint; EnvSelects tells a caller
+// whether the environment chose anything.
+func TestFromEnvRtsapcURL(t *testing.T) {
+	paths := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.URL.Path
+	}))
+	defer srv.Close()
+	env := map[string]string{"RTSAPC_OPENLINEAGE_URL": srv.URL + "/custom/lineage", "OPENLINEAGE_URL": "http://elsewhere.invalid"}
+	getenv := func(k string) string { return env[k] }
+	if !lineage.EnvSelects(getenv) || lineage.EnvSelects(func(string) string { return "" }) {
+		t.Fatal("EnvSelects")
+	}
+	tr, err := lineage.FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Send(context.Background(), lineage.Message{Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-paths; p != "/custom/lineage" {
+		t.Fatalf("posted to %q", p)
+	}
+	env["RTSAPC_OPENLINEAGE_URL"] = "marquez:5000"
+	if _, err := lineage.FromEnv(getenv); err == nil {
+		t.Fatal("a URL without scheme accepted")
+	}
+}
