@@ -18,8 +18,6 @@
 package flink
 
 import (
-	"regexp"
-
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/k8s"
@@ -70,15 +68,49 @@ func labelErrors(p *ir.Pipeline, opts *backends.Options) diag.Diagnostics {
 	return ds
 }
 
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// Folder is the output folder of a pipeline: artifact.PathSegment, as for
+// every backend (object names are derived separately, with k8s.DeriveName).
+func Folder(p *ir.Pipeline) string { return artifact.PathSegment(p.Name) }
 
-// Folder is the output folder of a pipeline: its name when that is a safe
-// path segment, else the derived DNS name.
-func Folder(p *ir.Pipeline) string {
-	if safeSegment.MatchString(p.Name) && p.Name != "." && p.Name != ".." {
-		return p.Name
+// Resources are the objects the backend writes for one pipeline.
+type Resources struct {
+	// Exactly one of Deployment (application mode) and SessionJob (with
+	// flink.session) is set.
+	Deployment *FlinkDeployment
+	SessionJob *FlinkSessionJob
+	// ConfigMap holds job.sql (the template the init container renders
+	// when the script reads secrets); a deployment's pods mount it.
+	ConfigMap *k8s.ConfigMapObject
+}
+
+// PipelineResources returns the objects Generate writes for pipeline pl of
+// prog (prog may be nil), built by the same code, with the diagnostics of
+// building them. Object names are derived from pl's name alone; name
+// collisions between pipelines are reported by Generate.
+func PipelineResources(prog *ir.Program, pl *ir.Pipeline, opts *backends.Options) (*Resources, diag.Diagnostics) {
+	if opts == nil {
+		opts = &backends.Options{}
 	}
-	return k8s.DeriveName(p.Name, k8s.DNSLabel)
+	name := k8s.DeriveName(pl.Name, nameRule)
+	_, cm, d, ds := build(k8s.NewContext(prog, opts), pl, opts, name)
+	r := &Resources{ConfigMap: cm}
+	switch obj := d.object().(type) {
+	case *FlinkDeployment:
+		r.Deployment = obj
+	case *FlinkSessionJob:
+		r.SessionJob = obj
+	}
+	return r, ds.Extend(d.diags)
+}
+
+// build makes the script of pl, the ConfigMap holding it and the builder of
+// its deployment named name.
+func build(ctx *k8s.Context, pl *ir.Pipeline, opts *backends.Options, name string) (string, *k8s.ConfigMapObject, *deployment, diag.Diagnostics) {
+	sc := newScript(pl, opts)
+	sql := sc.build()
+	d := &deployment{pl: pl, opts: opts, ctx: ctx, name: name, cmName: name + "-sql", sc: sc, session: opts.Setting(SetSession, "")}
+	cm := k8s.ConfigMap(ctx.Meta(d.cmName, "flink-sql", pl.Name, pl), map[string]string{scriptFile: sql})
+	return sql, cm, d, sc.diags
 }
 
 func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
@@ -95,26 +127,21 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 	set := &artifact.Set{}
 	var ds diag.Diagnostics
 	for _, pl := range g.Pipelines {
-		sc := newScript(pl, opts)
-		sql := sc.build()
-		ds = ds.Extend(sc.diags)
 		name, err := names.Derive("flink", pl.Name, nameRule)
+		if err == nil {
+			err = names.Reserve("configmap", name+"-sql", pl.Name)
+		}
+		sql, cm, d, sds := build(ctx, pl, opts, name)
+		ds = ds.Extend(sds)
 		if err != nil {
 			ds = ds.Append(diag.Errorf(diag.FlinkNameCollision, pl.Pos, "Kubernetes name collision", "%v.", err))
 			continue
 		}
-		cmName := name + "-sql"
-		if err := names.Reserve("configmap", cmName, pl.Name); err != nil {
-			ds = ds.Append(diag.Errorf(diag.FlinkNameCollision, pl.Pos, "Kubernetes name collision", "%v.", err))
-			continue
-		}
-		d := &deployment{pl: pl, opts: opts, ctx: ctx, name: name, cmName: cmName, sc: sc, session: opts.Setting(SetSession, "")}
 		obj := d.object()
 		ds = ds.Extend(d.diags)
 		dir := Folder(pl) + "/flink"
 		var files []*artifact.File
 		files = append(files, &artifact.File{Path: dir + "/" + scriptFile, Kind: artifact.SQL, Data: []byte(sql), Pipeline: pl.Name})
-		cm := k8s.ConfigMap(ctx.Meta(cmName, "flink-sql", pl.Name, pl), map[string]string{scriptFile: sql})
 		kind := "flinkdeployment.yaml"
 		if d.session != "" {
 			kind = "flinksessionjob.yaml"

@@ -192,6 +192,11 @@ func (d *deployment) configuration() map[string]string {
 	cp := dep.Checkpoint
 	conf := map[string]string{}
 	conf["pipeline.name"] = d.pl.Name
+	if d.pl.Mode == ir.Batch {
+		// Bounded sources, run to the end with batch scheduling; the job
+		// then reports FINISHED (what a workflow step waits for).
+		conf["execution.runtime-mode"] = "BATCH"
+	}
 	interval := "1 min"
 	if cp.Interval > 0 {
 		interval = durationOption(cp.Interval)

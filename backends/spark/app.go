@@ -327,20 +327,24 @@ func (a *appBuilder) lineage(conf map[string]string) {
 // object returns the SparkApplication, or a ScheduledSparkApplication for
 // a batch pipeline when a schedule is set.
 func (a *appBuilder) object() any {
-	meta := a.ctx.Meta(a.name, "spark", a.pl.Name, a.pl)
-	spec := a.spec()
+	app := a.application()
 	if cron := a.opts.Setting(SetSchedule, ""); cron != "" && a.prog.batch {
 		return &ScheduledSparkApplication{
 			TypeMeta: k8s.TypeMeta{APIVersion: "sparkoperator.k8s.io/v1beta2", Kind: "ScheduledSparkApplication"},
-			Metadata: meta,
+			Metadata: app.Metadata,
 			Spec: ScheduledSpec{Schedule: cron, TimeZone: a.opts.Setting(SetTimezone, "UTC"), ConcurrencyPolicy: "Forbid",
-				SuccessfulRunHistoryLimit: 3, FailedRunHistoryLimit: 3, Template: spec},
+				SuccessfulRunHistoryLimit: 3, FailedRunHistoryLimit: 3, Template: app.Spec},
 		}
 	}
+	return app
+}
+
+// application returns the SparkApplication, whatever the schedule.
+func (a *appBuilder) application() *SparkApplication {
 	return &SparkApplication{
 		TypeMeta: k8s.TypeMeta{APIVersion: "sparkoperator.k8s.io/v1beta2", Kind: "SparkApplication"},
-		Metadata: meta,
-		Spec:     spec,
+		Metadata: a.ctx.Meta(a.name, "spark", a.pl.Name, a.pl),
+		Spec:     a.spec(),
 	}
 }
 

@@ -14,8 +14,6 @@
 package spark
 
 import (
-	"regexp"
-
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/k8s"
@@ -67,14 +65,42 @@ func labelErrors(p *ir.Pipeline, opts *backends.Options) diag.Diagnostics {
 	return ds
 }
 
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// Folder is the output folder of a pipeline: artifact.PathSegment, as for
+// every backend (object names are derived separately, with k8s.DeriveName).
+func Folder(p *ir.Pipeline) string { return artifact.PathSegment(p.Name) }
 
-// Folder is the output folder of a pipeline.
-func Folder(p *ir.Pipeline) string {
-	if safeSegment.MatchString(p.Name) {
-		return p.Name
+// Resources are the objects the backend writes for one pipeline.
+type Resources struct {
+	// Application is the SparkApplication; a plain one even when
+	// spark.schedule is set (a caller that schedules it, such as argo,
+	// wants the application itself).
+	Application *SparkApplication
+	// ConfigMap holds main.py; Application's driver mounts it unless
+	// spark.mainFile names the program elsewhere.
+	ConfigMap *k8s.ConfigMapObject
+}
+
+// PipelineResources returns the objects Generate writes for pipeline pl of
+// prog (prog may be nil), built by the same code, with the diagnostics of
+// building them. Object names are derived from pl's name alone; name
+// collisions between pipelines are reported by Generate.
+func PipelineResources(prog *ir.Program, pl *ir.Pipeline, opts *backends.Options) (*Resources, diag.Diagnostics) {
+	if opts == nil {
+		opts = &backends.Options{}
 	}
-	return k8s.DeriveName(p.Name, k8s.DNSLabel)
+	_, cm, a, ds := build(k8s.NewContext(prog, opts), pl, opts, k8s.DeriveName(pl.Name, nameRule))
+	app := a.application()
+	return &Resources{Application: app, ConfigMap: cm}, ds.Extend(a.diags)
+}
+
+// build makes the program of pl, the ConfigMap holding it and the builder
+// of its application named name.
+func build(ctx *k8s.Context, pl *ir.Pipeline, opts *backends.Options, name string) (string, *k8s.ConfigMapObject, *appBuilder, diag.Diagnostics) {
+	pr := newProgram(pl, opts)
+	py := pr.build()
+	a := &appBuilder{pl: pl, opts: opts, ctx: ctx, prog: pr, name: name, cmName: name + "-py"}
+	cm := k8s.ConfigMap(ctx.Meta(a.cmName, "spark-py", pl.Name, pl), map[string]string{mainFile: py})
+	return py, cm, a, pr.diags
 }
 
 func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
@@ -91,18 +117,16 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 	set := &artifact.Set{}
 	var ds diag.Diagnostics
 	for _, pl := range g.Pipelines {
-		pr := newProgram(pl, opts)
-		py := pr.build()
-		ds = ds.Extend(pr.diags)
 		name, err := names.Derive("spark", pl.Name, nameRule)
 		if err == nil {
 			err = names.Reserve("configmap", name+"-py", pl.Name)
 		}
+		py, cm, a, pds := build(ctx, pl, opts, name)
+		ds = ds.Extend(pds)
 		if err != nil {
 			ds = ds.Append(diag.Errorf(diag.SparkNameCollision, pl.Pos, "Kubernetes name collision", "%v.", err))
 			continue
 		}
-		a := &appBuilder{pl: pl, opts: opts, ctx: ctx, prog: pr, name: name, cmName: name + "-py"}
 		obj := a.object()
 		ds = ds.Extend(a.diags)
 		dir := Folder(pl) + "/spark"
@@ -111,7 +135,6 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 		if _, ok := obj.(*ScheduledSparkApplication); ok {
 			kind = "scheduledsparkapplication.yaml"
 		}
-		cm := k8s.ConfigMap(ctx.Meta(a.cmName, "spark-py", pl.Name, pl), map[string]string{mainFile: py})
 		for _, m := range []struct {
 			path string
 			obj  any
