@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -24,6 +25,12 @@ func Run(ctx context.Context, pl *ir.Pipeline, opts Options) (err error) {
 	}()
 	initOnce.Do(func() {
 		if !beam.Initialized() {
+			// beam.Init installs a stderr slog handler at INFO, and Prism
+			// logs every job step there; the run's own progress replaces
+			// that, so only warnings get through.
+			if beamlog.LogLevel == "info" {
+				beamlog.LogLevel = "warn"
+			}
 			beam.Init()
 		}
 	})
