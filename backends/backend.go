@@ -38,6 +38,11 @@ type Backend struct {
 	// as errors positioned at the spec node (UnsupportedOperator, …). Nil
 	// means everything is supported. Check never mutates p.
 	Check func(p *ir.Pipeline, opts *Options) diag.Diagnostics
+	// CheckProgram reports what a PerProgram backend cannot express in the
+	// program (argo: its workflows), as errors positioned at the spec node.
+	// Registry.Check runs it, so vet reports it; nil means nothing to
+	// check. It never mutates p.
+	CheckProgram func(p *ir.Program, opts *Options) diag.Diagnostics
 	// Generate emits the artifacts. For PerPipeline backends, Pipelines holds
 	// the pipelines that passed Check; for PerProgram backends, all of them.
 	// Diagnostics with errors mean nothing may be written.
@@ -213,7 +218,9 @@ func safeGenerate(b *Backend, g *Gen) (set *artifact.Set, ds diag.Diagnostics) {
 // Check runs, for every pipeline, the capability check of the backend named
 // by the pipeline's engine, so vet reports what the declared engine cannot
 // express without building anything. Pipelines whose engine has no
-// registered backend are left to the compiler's own checks.
+// registered backend are left to the compiler's own checks. Then it runs
+// the CheckProgram of every registered backend that has one (in name
+// order): those backends are built by default (argo for workflows).
 func (r *Registry) Check(p *ir.Program, opts *Options) diag.Diagnostics {
 	if opts == nil {
 		opts = &Options{}
@@ -226,7 +233,22 @@ func (r *Registry) Check(p *ir.Program, opts *Options) diag.Diagnostics {
 		}
 		ds = ds.Extend(safeCheck(b, pl, opts))
 	}
+	for _, n := range r.Names() {
+		if b := r.byName[n]; b.CheckProgram != nil {
+			ds = ds.Extend(safeCheckProgram(b, p, opts))
+		}
+	}
 	return ds
+}
+
+func safeCheckProgram(b *Backend, p *ir.Program, opts *Options) (ds diag.Diagnostics) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds = diag.Diagnostics{diag.Errorf(diag.InternalError, diag.Range{}, "Internal error",
+				"backend %s panicked while checking the program: %v. This is a bug in rtsapc; please report it with the spec.", b.Name, r)}
+		}
+	}()
+	return b.CheckProgram(p, opts)
 }
 
 func safeCheck(b *Backend, pl *ir.Pipeline, opts *Options) (ds diag.Diagnostics) {

@@ -9,14 +9,24 @@
 //	workflow.yaml          a Workflow running the template once (when there is
 //	                       no schedule)
 //	openlineage.yaml       a ConfigMap with the lineage the exit handler posts
+//	configmap-<pipeline>.yaml
+//	                       the script a Spark or Flink step's job mounts (the
+//	                       ConfigMap of <pipeline>/spark/ or /flink/, same bytes)
+//	kustomization.yaml     the folder's manifests, for kubectl apply -k
 //
-// A step runs a batch pipeline on its engine (Spark: a resource template
-// creating a SparkApplication and waiting on its state; Flink: a
-// FlinkDeployment waiting for the job to finish; Beam: the pipeline's
-// container) or a custom container. The exit handler runs the spec's onExit
-// step and posts OpenLineage events (the pipelines' job declarations, as the
-// openlineage backend writes them to <pipeline>/openlineage/job.json, and a
-// COMPLETE or FAIL run event of the workflow) to openlineage.url.
+// A step runs a batch pipeline on its engine or a custom container. Spark
+// and Flink steps are resource templates that create the spark or flink
+// backend's own object for the pipeline (SparkApplication; FlinkDeployment,
+// or FlinkSessionJob with flink.session, in batch mode) under a
+// generateName, owned by the workflow, and wait on the operator's terminal
+// states (status.applicationState.state COMPLETED / FAILED;
+// status.jobStatus.state FINISHED / FAILED, CANCELED). Beam steps run the
+// image of the beam backend's program with --bounded.
+//
+// The exit handler runs the spec's onExit step and posts OpenLineage events
+// (the pipelines' job declarations, as the openlineage backend writes them
+// to <pipeline>/openlineage/job.json, and a COMPLETE or FAIL run event of
+// the workflow) to openlineage.url.
 //
 // Every resource is validated against Argo's CRDs of v3.7.3 (the Go module's)
 // and v4.1.2; names are DNS-safe, derived from the spec's with the originals
@@ -33,13 +43,17 @@ var Backend = &backends.Backend{
 	Doc: `Argo Workflows resources for the spec's workflows
 
 Per workflow, <workflow>/argo/: a WorkflowTemplate (DAG, retries, timeouts,
-exit handler), a CronWorkflow when scheduled or a Workflow otherwise, and a
-ConfigMap with the OpenLineage events the exit handler posts. Valid for
-Argo v3.7 and v4. Settings: argo.serviceAccount,
-argo.lineageImage (default ` + defaultLineageImage + `), openlineage.url,
-spark.image, spark.version, flink.image, beam.image, argo.s3.bucket,
-argo.s3.endpoint, argo.s3.secret (Secret with accesskey and secretkey),
-argo.s3.insecure (archive logs to S3/MinIO).`,
-	Scope:    backends.PerProgram,
-	Generate: generate,
+exit handler), a CronWorkflow when scheduled or a Workflow otherwise, a
+ConfigMap with the OpenLineage events the exit handler posts, the script
+ConfigMaps of its Spark and Flink steps, and kustomization.yaml. Spark and
+Flink steps create the spark and flink backends' own objects (their
+settings apply); Beam steps run the program's image. Valid for Argo v3.7
+and v4. Settings: argo.serviceAccount, argo.lineageImage (default
+` + defaultLineageImage + `), openlineage.url, beam.image, beam.endpoint (a
+portable job service), argo.s3.bucket, argo.s3.endpoint, argo.s3.secret
+(Secret with accesskey and secretkey), argo.s3.insecure (archive logs to
+S3/MinIO).`,
+	Scope:        backends.PerProgram,
+	CheckProgram: Check,
+	Generate:     generate,
 }

@@ -38,11 +38,12 @@ var (
 )
 
 type gen struct {
-	prog  *ir.Program
-	opts  *backends.Options
-	ctx   *k8s.Context
-	names *k8s.Names
-	ds    diag.Diagnostics
+	prog     *ir.Program
+	opts     *backends.Options
+	ctx      *k8s.Context
+	names    *k8s.Names
+	ds       diag.Diagnostics
+	embedded []*artifact.File // batch jobs inside resource templates, validated with the files
 }
 
 func (g *gen) errorf(code diag.Code, r diag.Range, summary, format string, args ...any) {
@@ -63,13 +64,19 @@ func generate(bg *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 	if g.ds.HasErrors() {
 		return set, g.ds
 	}
-	g.ds = g.ds.Extend(k8s.Validate(set.Files, g.opts))
+	root := ""
+	if g.prog != nil {
+		root = g.prog.Root
+	}
+	g.ds = g.ds.Extend(k8s.ValidateFrom(append(append([]*artifact.File(nil), set.Files...), g.embedded...), g.opts, root))
 	set.Sort()
 	return set, g.ds
 }
 
-// Check reports what the backend cannot express in workflow w (the registry
-// runs PerProgram backends without Check; vet and tests call this).
+// Check reports what the backend cannot express in the program's workflows,
+// positioned at the workflow or step (Registry.Check runs it for vet as the
+// descriptor's CheckProgram). It builds everything but validates nothing
+// against CRDs.
 func Check(p *ir.Program, opts *backends.Options) diag.Diagnostics {
 	g := &gen{prog: p, opts: opts, ctx: k8s.NewContext(p, opts), names: &k8s.Names{}}
 	if g.opts == nil {
@@ -89,7 +96,7 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 		return nil
 	}
 	dir := artifact.PathSegment(w.Name) + "/argo/"
-	t := &tasks{g: g, w: w, names: &k8s.Names{}, byStep: map[string]string{}}
+	t := &tasks{g: g, w: w, dir: dir, names: &k8s.Names{}, byStep: map[string]string{}}
 	for _, r := range []string{entrypoint, exitHandler, emitLineage, onExitTask} {
 		_ = t.names.Reserve("Template", r, "\x00"+r)
 	}
@@ -169,6 +176,21 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 	}
 	if cm := g.lineageConfigMap(w, cmName); cm != nil {
 		add("openlineage.yaml", cm)
+	}
+	// The scripts the batch jobs mount, as their backends write them.
+	for _, c := range t.cms {
+		f, err := k8s.Manifest(dir+"configmap-"+artifact.PathSegment(c.pipeline)+".yaml", w.Name, c.cm)
+		if err != nil {
+			g.errorf(diag.InternalError, w.Pos, "Cannot encode Argo resource", "%v", err)
+			continue
+		}
+		files = append(files, f)
+	}
+	g.embedded = append(g.embedded, t.embedded...)
+	if kf, err := g.ctx.Kustomization(dir, files, w.Name); err != nil {
+		g.errorf(diag.InternalError, w.Pos, "Cannot encode kustomization", "%v", err)
+	} else {
+		files = append(files, kf)
 	}
 	return files
 }

@@ -2,193 +2,159 @@ package argo
 
 import (
 	"fmt"
-	"math"
-	"regexp"
-	"strings"
 
 	"rtsap.dev/rtsapc/backends/artifact"
-
+	"rtsap.dev/rtsapc/backends/flink"
 	"rtsap.dev/rtsapc/backends/k8s"
+	"rtsap.dev/rtsapc/backends/spark"
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/runtime/sink"
 )
 
-// The batch jobs a pipeline step creates. These are minimal resources that
-// validate against the operators' CRDs (../shared/schemas/spark, flink);
-// once the spark and flink backends expose their resources for a pipeline,
-// the steps should embed those instead (same names, same config).
-//
-// Every job gets metadata.generateName, so each workflow run creates its own
-// object, owned by the workflow (setOwnerReference) and deleted with it.
+// The batch jobs a pipeline step creates are the spark and flink backends'
+// own objects for the pipeline (spark.PipelineResources,
+// flink.PipelineResources: same spec, configuration and ConfigMap
+// reference as <pipeline>/spark/ and <pipeline>/flink/), with one change:
+// metadata.name becomes metadata.generateName, so that each workflow run
+// creates its own object, owned by the workflow (setOwnerReference) and
+// deleted with it, and never clashes with the object of the pipeline's own
+// folder. The ConfigMap holding the script is written next to the
+// workflow (configmap-<pipeline>.yaml) so that applying the folder is
+// enough; it is byte for byte the one in the pipeline's folder.
 
-type jobMeta struct {
-	GenerateName string            `json:"generateName"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
+// Prefix lengths for generateName: the API server appends 5 characters.
+// The Flink operator's name rule allows 45 characters in all; Spark's
+// driver pod is "<name>-driver", at most 63.
+const (
+	flinkPrefixLen = 45 - 6
+	sparkPrefixLen = 63 - len("-driver") - 6
+)
+
+// job is what a resource template creates for a pipeline.
+type job struct {
+	kind     string
+	obj      any             // typed object, metadata.generateName set
+	meta     *k8s.ObjectMeta // obj's metadata
+	cm       *k8s.ConfigMapObject
+	success  string
+	failure  string
+	manifest string
 }
 
-func (g *gen) jobMeta(pl *ir.Pipeline) jobMeta {
-	m := g.ctx.Meta(k8s.DeriveName(pl.Name, k8s.NameRule{MaxLen: 40, LetterFirst: true}), "batch-job", pl.Name, pl)
-	return jobMeta{GenerateName: m.Name + "-", Labels: m.Labels, Annotations: m.Annotations}
+// generateName turns meta's name into a generateName prefix of at most max
+// characters (a valid name itself, so the generated one is too).
+func generateName(meta *k8s.ObjectMeta, max int) {
+	prefix := meta.Name
+	if len(prefix) > max {
+		prefix = k8s.DeriveName(prefix, k8s.NameRule{MaxLen: max, LetterFirst: true})
+	}
+	meta.GenerateName, meta.Name = prefix+"-", ""
 }
 
-type sparkApp struct {
-	APIVersion string    `json:"apiVersion"`
-	Kind       string    `json:"kind"`
-	Metadata   jobMeta   `json:"metadata"`
-	Spec       sparkSpec `json:"spec"`
+// sparkJob is the SparkApplication of a batch pipeline. Success and
+// failure are the operator's terminal application states (api/v1beta2):
+// SUBMISSION_FAILED and FAILING are retried by the operator under the
+// application's restartPolicy and end in FAILED when retries run out.
+func (g *gen) sparkJob(pl *ir.Pipeline) (*job, diag.Diagnostics) {
+	res, ds := spark.PipelineResources(g.prog, pl, g.opts)
+	if res == nil || res.Application == nil {
+		return nil, ds
+	}
+	app := res.Application
+	generateName(&app.Metadata, sparkPrefixLen)
+	return &job{kind: "SparkApplication", obj: app, meta: &app.Metadata, cm: res.ConfigMap,
+		success: "status.applicationState.state == COMPLETED",
+		failure: "status.applicationState.state == FAILED"}, ds
 }
 
-type sparkSpec struct {
-	Type                string            `json:"type"`
-	PythonVersion       string            `json:"pythonVersion"`
-	Mode                string            `json:"mode"`
-	Image               string            `json:"image"`
-	MainApplicationFile string            `json:"mainApplicationFile"`
-	SparkVersion        string            `json:"sparkVersion"`
-	SparkConf           map[string]string `json:"sparkConf,omitempty"`
-	RestartPolicy       struct {
-		Type string `json:"type"`
-	} `json:"restartPolicy"`
-	Driver   sparkPod `json:"driver"`
-	Executor sparkPod `json:"executor"`
+// flinkJob is the FlinkDeployment (or, with flink.session, the
+// FlinkSessionJob) of a batch pipeline, which the flink backend runs with
+// execution.runtime-mode BATCH. A bounded job ends FINISHED; FAILED (restart
+// strategy exhausted) and CANCELED are terminal too.
+func (g *gen) flinkJob(pl *ir.Pipeline) (*job, diag.Diagnostics) {
+	res, ds := flink.PipelineResources(g.prog, pl, g.opts)
+	if res == nil {
+		return nil, ds
+	}
+	j := &job{cm: res.ConfigMap, success: "status.jobStatus.state == FINISHED",
+		failure: "status.jobStatus.state in (FAILED, CANCELED)"}
+	switch {
+	case res.Deployment != nil:
+		j.kind, j.obj, j.meta = "FlinkDeployment", res.Deployment, &res.Deployment.Metadata
+	case res.SessionJob != nil:
+		// The session cluster reads the script from flink.scriptDir, not
+		// from the ConfigMap.
+		j.kind, j.obj, j.meta, j.cm = "FlinkSessionJob", res.SessionJob, &res.SessionJob.Metadata, nil
+	default:
+		return nil, ds
+	}
+	generateName(j.meta, flinkPrefixLen)
+	return j, ds
 }
 
-type sparkPod struct {
-	Cores          int32  `json:"cores"`
-	Memory         string `json:"memory"`
-	ServiceAccount string `json:"serviceAccount,omitempty"`
-	Instances      *int32 `json:"instances,omitempty"`
-}
-
-func (g *gen) sparkApplication(pl *ir.Pipeline) (string, error) {
-	image := pl.Deploy.Image
-	if image == "" {
-		image = g.opts.Setting("spark.image", "docker.io/apache/spark:4.0.4")
-	}
-	mem := sparkMemory(pl.Deploy.Memory)
-	inst := int32(pl.Deploy.Replicas)
-	if inst <= 0 {
-		inst = int32(pl.Deploy.Parallelism)
-	}
-	if inst <= 0 {
-		inst = 1
-	}
-	cores := int32(math.Ceil(pl.Deploy.CPU))
-	if cores <= 0 {
-		cores = 1
-	}
-	version := g.opts.Setting("spark.version", "")
-	if version == "" {
-		// The image's tag names the Spark version when it is one ("…/spark:3.5.3").
-		if i := strings.LastIndex(image, ":"); i >= 0 && sparkVersion.MatchString(image[i+1:]) {
-			version = sparkVersion.FindString(image[i+1:])
-		} else {
-			version = "4.0.4"
-		}
-	}
-	main := g.opts.Setting("spark.mainApplicationFile", "local:///opt/rtsap/{pipeline}/job.py")
-	app := sparkApp{APIVersion: "sparkoperator.k8s.io/v1beta2", Kind: "SparkApplication", Metadata: g.jobMeta(pl),
-		Spec: sparkSpec{Type: "Python", PythonVersion: "3", Mode: "cluster", Image: image,
-			MainApplicationFile: strings.ReplaceAll(main, "{pipeline}", artifact.PathSegment(pl.Name)),
-			SparkVersion:        version,
-			Driver:              sparkPod{Cores: 1, Memory: mem, ServiceAccount: g.opts.Setting("spark.serviceAccount", "spark-operator-spark")},
-			Executor:            sparkPod{Cores: cores, Memory: mem, Instances: &inst}}}
-	app.Spec.RestartPolicy.Type = "Never"
-	if len(pl.Deploy.Config) > 0 {
-		app.Spec.SparkConf = map[string]string{}
-		for _, kv := range pl.Deploy.Config {
-			app.Spec.SparkConf[kv.Key] = kv.Value
-		}
-	}
-	b, err := k8s.Marshal(app)
+// encode sets j.manifest and returns the object under the name the API
+// server would give it, as a file for validation against its CRD.
+func (j *job) encode(path string) (*artifact.File, error) {
+	b, err := k8s.Marshal(j.obj)
 	if err != nil {
-		return "", fmt.Errorf("encoding SparkApplication: %v", err)
+		return nil, fmt.Errorf("encoding %s: %v", j.kind, err)
 	}
-	return string(b), nil
+	j.manifest = string(b)
+	prefix := j.meta.GenerateName
+	j.meta.Name, j.meta.GenerateName = prefix+"x0a1b", ""
+	defer func() { j.meta.Name, j.meta.GenerateName = "", prefix }()
+	return k8s.Manifest(path, "", j.obj)
 }
 
-var sparkVersion = regexp.MustCompile(`^\d+\.\d+\.\d+`)
-
-// sparkMemory converts a Kubernetes quantity ("16Gi") to Spark's notation
-// ("16g"; Spark's suffixes are binary).
-func sparkMemory(q string) string {
-	if q == "" {
-		return "1g"
+// beamEnv exposes the secrets pl's connectors reference to the Beam
+// program, by reference, under the variables the runtime reads
+// (runtime/sink.ResolveSecret: the secret's env, else its fallback name).
+func beamEnv(pl *ir.Pipeline) ([]k8s.EnvVar, error) {
+	var env []k8s.EnvVar
+	var walk func(opts []ir.Option) error
+	add := func(s *ir.Secret) error {
+		ref := *s
+		if ref.Env == "" {
+			ref.Env = sink.SecretEnv(s)
+		}
+		e, err := k8s.SecretEnv(&ref)
+		if err != nil {
+			return err
+		}
+		env = append(env, e)
+		return nil
 	}
-	for k8sUnit, spark := range map[string]string{"Gi": "g", "Mi": "m", "Ki": "k", "Ti": "t"} {
-		if strings.HasSuffix(q, k8sUnit) {
-			return strings.TrimSuffix(q, k8sUnit) + spark
+	walk = func(opts []ir.Option) error {
+		for _, o := range opts {
+			switch v := o.Value.(type) {
+			case *ir.Secret:
+				if err := add(v); err != nil {
+					return err
+				}
+			case []ir.Option:
+				if err := walk(v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, n := range pl.Nodes {
+		var c *ir.Connector
+		switch op := n.Op.(type) {
+		case *ir.Source:
+			c = &op.Connector
+		case *ir.Sink:
+			c = &op.Connector
+		case *ir.Lookup:
+			c = &op.Table
+		}
+		if c != nil {
+			if err := walk(c.Options); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return q
-}
-
-type flinkDep struct {
-	APIVersion string    `json:"apiVersion"`
-	Kind       string    `json:"kind"`
-	Metadata   jobMeta   `json:"metadata"`
-	Spec       flinkSpec `json:"spec"`
-}
-
-type flinkSpec struct {
-	Image              string            `json:"image"`
-	FlinkVersion       string            `json:"flinkVersion"`
-	ServiceAccount     string            `json:"serviceAccount"`
-	FlinkConfiguration map[string]string `json:"flinkConfiguration"`
-	JobManager         flinkPod          `json:"jobManager"`
-	TaskManager        flinkPod          `json:"taskManager"`
-	Job                flinkJob          `json:"job"`
-}
-
-type flinkPod struct {
-	Resource struct {
-		CPU    float64 `json:"cpu"`
-		Memory string  `json:"memory"`
-	} `json:"resource"`
-}
-
-type flinkJob struct {
-	JarURI      string   `json:"jarURI"`
-	Args        []string `json:"args"`
-	Parallelism int      `json:"parallelism"`
-	UpgradeMode string   `json:"upgradeMode"`
-}
-
-func (g *gen) flinkDeployment(pl *ir.Pipeline) (string, error) {
-	image := pl.Deploy.Image
-	if image == "" {
-		image = g.opts.Setting("flink.image", "flink:2.2")
-	}
-	par := pl.Deploy.Parallelism
-	if par <= 0 {
-		par = 1
-	}
-	mem := "2048m"
-	if pl.Deploy.Memory != "" {
-		mem = sparkMemory(pl.Deploy.Memory) // Flink's MemorySize reads "16g" too
-	}
-	d := flinkDep{APIVersion: "flink.apache.org/v1beta1", Kind: "FlinkDeployment", Metadata: g.jobMeta(pl),
-		Spec: flinkSpec{Image: image, FlinkVersion: g.opts.Setting("flink.version", "v2_2"),
-			ServiceAccount: g.opts.Setting("flink.serviceAccount", "flink"),
-			// A bounded job: batch execution, and the cluster stays until the
-			// workflow deletes it (the owner reference) so its state is read.
-			FlinkConfiguration: map[string]string{"execution.runtime-mode": "BATCH"},
-			Job: flinkJob{JarURI: "local:///opt/flink/usrlib/sql-runner.jar",
-				Args:        []string{"/opt/flink/usrlib/sql-scripts/" + artifact.PathSegment(pl.Name) + ".sql"},
-				Parallelism: par, UpgradeMode: "stateless"}}}
-	for _, p := range []*flinkPod{&d.Spec.JobManager, &d.Spec.TaskManager} {
-		p.Resource.CPU = 1
-		if pl.Deploy.CPU > 0 {
-			p.Resource.CPU = pl.Deploy.CPU
-		}
-		p.Resource.Memory = mem
-	}
-	for _, kv := range pl.Deploy.Config {
-		d.Spec.FlinkConfiguration[kv.Key] = kv.Value
-	}
-	b, err := k8s.Marshal(d)
-	if err != nil {
-		return "", fmt.Errorf("encoding FlinkDeployment: %v", err)
-	}
-	return string(b), nil
+	return k8s.SortEnv(env), nil
 }

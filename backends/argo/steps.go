@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"rtsap.dev/rtsapc/backends/artifact"
+	"rtsap.dev/rtsapc/backends/beamgo"
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/lang/diag"
@@ -12,10 +14,13 @@ import (
 
 // tasks derives the task and template names of one workflow.
 type tasks struct {
-	g      *gen
-	w      *ir.Workflow
-	names  *k8s.Names
-	byStep map[string]string // step name → task name
+	g        *gen
+	w        *ir.Workflow
+	dir      string // the workflow's output folder, ending in "/"
+	names    *k8s.Names
+	byStep   map[string]string // step name → task name
+	cms      []pipelineCM      // script ConfigMaps the jobs mount
+	embedded []*artifact.File  // the jobs, for validation
 }
 
 func (t *tasks) derive(st *ir.Step) {
@@ -72,7 +77,7 @@ func (t *tasks) step(st *ir.Step, name string) (*Task, *Template) {
 			tpl.Container.Env = append(tpl.Container.Env, k8s.EnvVar{Name: kv.Key, Value: kv.Value})
 		}
 	case st.Pipeline != nil:
-		if !g.pipelineStep(st, tpl) {
+		if !t.pipelineStep(st, tpl) {
 			return nil, nil
 		}
 	default:
@@ -92,7 +97,8 @@ func (t *tasks) hasStep(name string) bool {
 }
 
 // pipelineStep fills tpl so that it runs st's pipeline to completion.
-func (g *gen) pipelineStep(st *ir.Step, tpl *Template) bool {
+func (t *tasks) pipelineStep(st *ir.Step, tpl *Template) bool {
+	g := t.g
 	pl := st.Pipeline
 	if pl.Mode != ir.Batch {
 		g.errorf(diag.ArgoUnsupportedStep, st.Pos, "Streaming pipeline in a workflow",
@@ -100,44 +106,92 @@ func (g *gen) pipelineStep(st *ir.Step, tpl *Template) bool {
 		return false
 	}
 	tpl.Metadata.Annotations[k8s.AnnoPipeline] = pl.Name
+	var j *job
+	var ds diag.Diagnostics
 	switch pl.Engine {
 	case "spark":
-		obj, err := g.sparkApplication(pl)
-		if err != nil {
-			g.errorf(diag.ArgoUnsupportedStep, st.Pos, "Cannot build the Spark job", "Step %q: %v.", st.Name, err)
-			return false
-		}
-		tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: escapeTemplate(obj),
-			// Field and values from the Spark operator's CRD and api/v1beta2.
-			SuccessCondition: "status.applicationState.state == COMPLETED",
-			FailureCondition: "status.applicationState.state in (FAILED, SUBMISSION_FAILED, UNKNOWN)"}
+		j, ds = g.sparkJob(pl)
 	case "flink":
-		obj, err := g.flinkDeployment(pl)
-		if err != nil {
-			g.errorf(diag.ArgoUnsupportedStep, st.Pos, "Cannot build the Flink job", "Step %q: %v.", st.Name, err)
-			return false
-		}
-		tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: escapeTemplate(obj),
-			// A bounded Flink job ends FINISHED; the operator's job states.
-			SuccessCondition: "status.jobStatus.state == FINISHED",
-			FailureCondition: "status.jobStatus.state in (FAILED, CANCELED)"}
+		j, ds = g.flinkJob(pl)
 	case "beam":
-		image := pl.Deploy.Image
-		if image == "" {
-			image = g.opts.Setting("beam.image", "")
-		}
-		if image == "" {
-			image = "rtsap/" + k8s.DeriveName(pl.Name, k8s.DNSLabel) + ":latest"
-		}
-		// The Beam backend's program is the image's entrypoint; it runs the
-		// bounded pipeline to the end and exits with its status.
-		tpl.Container = &Container{Image: image, Env: []k8s.EnvVar{{Name: "RTSAP_PIPELINE", Value: pl.Name}}}
+		return t.beamStep(st, tpl)
 	default:
 		g.errorf(diag.ArgoUnsupportedStep, st.Pos, "Engine cannot run as a workflow step",
 			"Step %q runs pipeline %q on %s; workflow steps run batch pipelines on spark, flink or beam.", st.Name, pl.Name, pl.Engine)
 		return false
 	}
+	// The engine's own problems with the pipeline, as its backend reports
+	// them (identical diagnostics from the engine's target are merged).
+	g.ds = g.ds.Extend(ds)
+	if ds.HasErrors() || j == nil {
+		return false
+	}
+	f, err := j.encode(t.dir + "workflowtemplate.yaml, template " + tpl.Name)
+	if err != nil {
+		g.errorf(diag.InternalError, st.Pos, "Cannot encode the batch job", "Step %q: %v", st.Name, err)
+		return false
+	}
+	t.embedded = append(t.embedded, f)
+	if j.cm != nil {
+		// Two pipelines whose derived names collide would need two different
+		// ConfigMaps of one name.
+		if err := g.names.Reserve("ConfigMap", j.cm.Metadata.Name, pl.Name); err != nil {
+			g.errorf(diag.ArgoNameCollision, st.Pos, "Pipeline names collide", "Step %q: %v.", st.Name, err)
+			return false
+		}
+		t.configMap(pl, j.cm)
+	}
+	tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: escapeTemplate(j.manifest),
+		SuccessCondition: j.success, FailureCondition: j.failure}
 	return true
+}
+
+// beamStep runs the Beam backend's program: an image built from
+// <pipeline>/beam/ (its main package is the entrypoint), reading its
+// sources to the offsets present at start (--bounded) and exiting with the
+// pipeline's status, with the pipeline's secrets by reference.
+func (t *tasks) beamStep(st *ir.Step, tpl *Template) bool {
+	g, pl := t.g, st.Pipeline
+	if ds := beamgo.Check(pl); len(ds) > 0 {
+		g.ds = g.ds.Extend(ds)
+		if ds.HasErrors() {
+			return false
+		}
+	}
+	image := pl.Deploy.Image
+	if image == "" {
+		image = g.opts.Setting("beam.image", "")
+	}
+	if image == "" {
+		image = "rtsap/" + k8s.DeriveName(pl.Name, k8s.DNSLabel) + ":latest"
+	}
+	env, err := beamEnv(pl)
+	if err != nil {
+		g.errorf(diag.ArgoUnsupportedStep, st.Pos, "Cannot pass the pipeline's secrets", "Step %q, pipeline %q: %v.", st.Name, pl.Name, err)
+		return false
+	}
+	args := []string{"--bounded"}
+	if ep := g.opts.Setting("beam.endpoint", ""); ep != "" {
+		args = append(args, "--runner=universal", "--endpoint="+ep)
+	}
+	tpl.Container = &Container{Image: image, Args: args, Env: env}
+	return true
+}
+
+// configMap records a script ConfigMap a job mounts, written once per
+// workflow folder.
+func (t *tasks) configMap(pl *ir.Pipeline, cm *k8s.ConfigMapObject) {
+	for _, c := range t.cms {
+		if c.pipeline == pl.Name {
+			return
+		}
+	}
+	t.cms = append(t.cms, pipelineCM{pipeline: pl.Name, cm: cm})
+}
+
+type pipelineCM struct {
+	pipeline string
+	cm       *k8s.ConfigMapObject
 }
 
 // escapeTemplate protects an embedded manifest from Argo's template

@@ -67,11 +67,14 @@ type TypeMeta struct {
 }
 
 // ObjectMeta is the part of metav1.ObjectMeta that generated objects use.
+// Name is empty only when GenerateName is set: objects that a workflow
+// creates once per run (argo's resource templates) get a server-made name.
 type ObjectMeta struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Name         string            `json:"name,omitempty"`
+	GenerateName string            `json:"generateName,omitempty"`
+	Namespace    string            `json:"namespace,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
 }
 
 // Context carries what every object of one build shares.
