@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/beamgo"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/internal/market"
@@ -25,7 +26,7 @@ import (
 func init() {
 	register(&Command{
 		Name:  "run",
-		Usage: "rtsapc run [--pipeline NAME] [--events N | --duration D] [--brokers LIST] [--seed S] [--rate R] [--out DIR] PATH",
+		Usage: "rtsapc run [--pipeline NAME] [--events N | --duration D] [--brokers LIST] [--seed S] [--rate R] [--out DIR] [--lineage DEST] PATH",
 		Short: "run a pipeline locally on Beam's Prism runner with an embedded Kafka",
 		Long: `Run compiles the spec at PATH and runs one pipeline in-process on Beam's
 Prism runner. Unless --brokers is given it starts an in-process Kafka
@@ -39,7 +40,17 @@ the pipeline reads to the end and stops, flushing every window. With
 runs, and both stop after D.
 
 Sinks write JSON lines under --out/<pipeline>/ (default out/run); progress
-goes to stderr and a preview of each sink's rows to stdout.`,
+goes to stderr and a preview of each sink's rows to stdout.
+
+The run emits OpenLineage events: START, RUNNING every --lineage-interval
+for a streaming pipeline, then COMPLETE, FAIL (with the error) or ABORT
+(interrupted), with the job and datasets 'rtsapc lineage' declares (same
+--env and --set) and the rows each source and sink saw. --lineage picks the
+destination: console, file:PATH, http(s)://HOST[/ENDPOINT], kafka://BROKERS/TOPIC
+or off. Without it: RTSAPC_LINEAGE, RTSAPC_OPENLINEAGE_URL or OPENLINEAGE_URL
+(OPENLINEAGE_DISABLED=true for none), else the --env environment's
+targets.openlineage.url, else --out/<pipeline>/openlineage.jsonl. A slow or
+unreachable receiver never fails or slows the run.`,
 		Flags: func(fs *flag.FlagSet) {
 			fs.String("pipeline", "", "pipeline to run (required when the spec has several)")
 			fs.Int("events", 0, "events per source, then stop (default 20000 without --duration)")
@@ -50,6 +61,9 @@ goes to stderr and a preview of each sink's rows to stdout.`,
 			fs.String("out", "out/run", "output directory")
 			fs.Int("preview", 5, "rows to preview per sink")
 			fs.String("env", "", "environment overlay to apply")
+			fs.String("lineage", "", "OpenLineage destination: console, file:PATH, http(s)://…, kafka://…/TOPIC or off (default: environment, else a file under --out)")
+			fs.Duration("lineage-interval", time.Minute, "period of RUNNING events of a streaming pipeline")
+			fs.Var(&settingsFlag{}, "set", "setting key=value (repeatable), as for lineage: openlineage.namespace, …")
 		},
 		Run: runRun,
 	})
@@ -100,6 +114,30 @@ func runRun(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) int 
 	}
 	for _, n := range pl.Sinks() {
 		_ = os.Remove(filepath.Join(outDir, beamrt.SinkFileName(n)))
+	}
+	_ = os.Remove(filepath.Join(outDir, lineageFile))
+	olOpts := &backends.Options{Version: Version, Settings: fs.Lookup("set").Value.(*settingsFlag).m}
+	for _, e := range prog.Environments {
+		if get("env") != "" && e.Name == get("env") {
+			olOpts.Env = e
+		}
+	}
+	lin, linDest, linUsage, linErr := openRunLineage(env, prog, pl, olOpts, get("lineage"), outDir)
+	if linErr != nil {
+		if linUsage {
+			fmt.Fprintf(env.Stderr, "rtsapc run: --lineage: %v\n", linErr)
+			return ExitUsage
+		}
+		fmt.Fprintf(env.Stderr, "rtsapc run: lineage off: %v\n", linErr)
+	}
+	if lin != nil {
+		lin.Interval = fs.Lookup("lineage-interval").Value.(flag.Getter).Get().(time.Duration)
+		defer func() {
+			lin.Close(5 * time.Second)
+			if msg := lineageReport(lin, linDest); msg != "" {
+				fmt.Fprintln(env.Stderr, msg)
+			}
+		}()
 	}
 
 	// Prism and the SDK log every job step at INFO; keep warnings only.
@@ -169,6 +207,7 @@ func runRun(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) int 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
+	olRun := lin.Start()
 	go func() {
 		done <- beamrt.Run(runCtx, pl, beamrt.Options{Brokers: brokers, Bounded: events > 0, OutDir: outDir, StartOffset: "earliest"})
 	}()
@@ -197,6 +236,9 @@ loop:
 	if env.IsTerminal {
 		fmt.Fprintln(env.Stderr)
 	}
+	// Interrupted (ctx) → ABORT, even when the stopped sources let the
+	// pipeline drain cleanly; --duration reaching its end → COMPLETE.
+	olRun.End(ctx, runErr)
 	if feedErr != nil {
 		if err := <-feedErr; err != nil && ctx.Err() == nil {
 			fmt.Fprintf(env.Stderr, "rtsapc run: feed: %v\n", err)
