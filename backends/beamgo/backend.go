@@ -73,7 +73,9 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 				unsupported(n, "rolling aggregation", "give exactly one of range and rows.")
 			}
 		case *ir.Join:
-			unsupported(n, "join", "not implemented by the Beam runtime yet; use the flink engine.")
+			if w := op.Window; w != nil && (w.Offset != 0 || (w.Kind != ir.Tumble && w.Kind != ir.Hop && w.Kind != ir.Session)) {
+				unsupported(n, "join window of", "the Beam runtime joins in tumble, hop and session windows without offsets.")
+			}
 		case *ir.Lookup:
 			unsupported(n, "lookup join", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.Pattern:

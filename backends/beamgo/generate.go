@@ -153,6 +153,11 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 			w("\t%s, err := beamrt.TopN(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Rolling:
 			w("\t%s, err := beamrt.Rolling(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
+		case *ir.Join:
+			if len(ins) != 2 {
+				return nil, fmt.Errorf("join %q: %d inputs, want 2", n.Name, len(ins))
+			}
+			w("\t%s, err := beamrt.Join(%s, %s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0], ins[1])
 		case *ir.Sink:
 			w("\tbeamrt.Sink(%s, %s, %s)\n", scope, ref, ins[0])
 			continue
