@@ -102,6 +102,12 @@ func (c *compiler) pipelines(pc *passes.Config) {
 		}
 		seen[name] = sp
 		p := c.envelope(sp)
+		if sp.Invalid {
+			// The front-end reported why its nodes are unknown; keep the
+			// name for workflows and check nothing more.
+			c.prog.Pipelines = append(c.prog.Pipelines, p)
+			continue
+		}
 		u := passes.NewUnit(sp, p, c.checker)
 		passes.Run(u, pc)
 		c.ds = append(c.ds, u.Diags...)

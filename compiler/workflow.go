@@ -32,6 +32,9 @@ func (c *compiler) workflows() {
 			continue
 		}
 		seen[sw.Name.Value] = sw
+		if sw.Invalid {
+			continue // the front-end reported it
+		}
 		wf := &ir.Workflow{Name: sw.Name.Value, Description: sw.Description.Value, Pos: sw.Range,
 			ActiveDeadline: c.dur(sw.ActiveDeadline, "activeDeadline")}
 		if s := sw.Schedule; s != nil {
@@ -65,6 +68,9 @@ func (c *compiler) workflows() {
 		}
 		deps := make([][]int, len(all))
 		for i, st := range specSteps {
+			if st.Invalid {
+				continue
+			}
 			for _, d := range st.DependsOn {
 				j, ok := steps[d.Value]
 				if !ok {
@@ -89,6 +95,10 @@ func (c *compiler) workflows() {
 }
 
 func (c *compiler) step(st *spec.Step, pipelines []string) *ir.Step {
+	if st.Invalid {
+		// Named for dependsOn; the front-end reported what is wrong.
+		return &ir.Step{Name: st.Name.Value, Pos: st.Range}
+	}
 	s := &ir.Step{Name: st.Name.Value, Timeout: c.dur(st.Timeout, "timeout"), Pos: st.Range}
 	for _, kv := range st.Params {
 		s.Params = append(s.Params, ir.KV{Key: kv.Key, Value: kv.Value})

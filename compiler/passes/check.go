@@ -60,7 +60,7 @@ func check(u *Unit) {
 	// Streams nobody reads (sinks, dead-letter and late outputs excepted:
 	// side outputs may be declared for later use). Not after errors: a
 	// broken reference would make its source look unused.
-	if u.Diags.HasErrors() {
+	if u.Diags.HasErrors() || u.poisoned {
 		return
 	}
 	for i, n := range u.P.Nodes {

@@ -22,7 +22,7 @@ func infer(u *Unit) {
 		info := u.info[i]
 		if info.placeholder {
 			n.Out = rtype.InvalidType
-			if info.spec != nil && info.side == declared && payloadCount(info.spec) != 1 {
+			if info.spec != nil && info.side == declared && !info.poisoned && payloadCount(info.spec) != 1 {
 				u.errorf(diag.InvalidOption, info.spec.Range, "Unknown operator",
 					"Node %q needs exactly one operator (kind %q); use one of the operators of rtsap: #Filter, #Map, #Aggregate, #Rolling, #Join, #Lookup, #Pattern, #Dedupe, #TopN, #Union, or a source or sink.", n.Name, info.spec.Kind.Value)
 			}

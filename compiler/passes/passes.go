@@ -158,6 +158,9 @@ type Unit struct {
 	// info is per node (index ID-1); valid until the first optimisation
 	// pass renumbers nodes.
 	info []*nodeInfo
+	// poisoned: a node is spec-Invalid (the front-end reported it), so the
+	// pipeline has errors even when the passes report none.
+	poisoned bool
 }
 
 // NewUnit prepares a unit for the spec pipeline s. P carries the pipeline
@@ -179,7 +182,7 @@ func Run(u *Unit, cfg *Config) {
 		disabled[d] = true
 	}
 	for _, p := range passes {
-		if !p.required && (disabled[p.name] || u.Diags.HasErrors()) {
+		if !p.required && (disabled[p.name] || u.Diags.HasErrors() || u.poisoned) {
 			continue
 		}
 		if !runPass(u, p) {

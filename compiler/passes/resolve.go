@@ -33,6 +33,9 @@ type nodeInfo struct {
 	broken bool
 	// placeholder: the payload was replaced because inputs are missing.
 	placeholder bool
+	// poisoned: the front-end reported an error in the node (spec
+	// Node.Invalid); it is a placeholder and nothing is reported about it.
+	poisoned bool
 }
 
 // item is a node before ordering.
@@ -73,8 +76,13 @@ func resolve(u *Unit) {
 		items = append(items, it)
 	}
 	for _, n := range u.Spec.Nodes {
-		info := &nodeInfo{spec: n, name: n.Name.Value, nameAt: nameRange(n)}
+		info := &nodeInfo{spec: n, name: n.Name.Value, nameAt: nameRange(n), poisoned: n.Invalid, broken: n.Invalid}
 		it := &item{info: info, from: froms(n)}
+		if n.Invalid {
+			// Its inputs are not checked: what it reads may be what is wrong.
+			it.from = nil
+			u.poisoned = true
+		}
 		add(it)
 		parent := it.order
 		if n.Source != nil && n.Source.OnError.Policy.Value == string(ir.DeadLetterErr) {
@@ -104,6 +112,9 @@ func resolve(u *Unit) {
 		n := it.info.spec
 		if it.info.side != declared {
 			it.deps = []int{it.parent}
+			continue
+		}
+		if it.info.poisoned {
 			continue
 		}
 		if payloadCount(n) != 1 {
@@ -245,7 +256,7 @@ func resolve(u *Unit) {
 	// port count is wrong keeps its resolved inputs only when they fit.
 	for i, n := range u.P.Nodes {
 		info := u.info[i]
-		if info.broken && len(n.Inputs) != len(info.inputs) || info.broken && !fits(n.Op, len(n.Inputs)) {
+		if info.poisoned || info.broken && len(n.Inputs) != len(info.inputs) || info.broken && !fits(n.Op, len(n.Inputs)) {
 			n.Inputs = nil
 			n.Op = brokenOp(n.Op)
 			info.placeholder = true

@@ -16,6 +16,39 @@ import (
 type decoder struct {
 	l  *loader
 	pm *posMap
+	// poisoned holds every prefix of the spec path of a reported
+	// diagnostic ("\x00"-joined); exact holds the paths themselves.
+	poisoned, exact map[string]bool
+	// errPaths are the reported paths, for workflow-level checks.
+	errPaths [][]string
+}
+
+// poison records the paths of reported diagnostics: a node, step,
+// workflow or pipeline holding one is marked Invalid when decoded.
+func (d *decoder) poison(ds diag.Diagnostics) {
+	for _, x := range ds {
+		if len(x.Path) == 0 {
+			continue
+		}
+		if d.poisoned == nil {
+			d.poisoned, d.exact = map[string]bool{}, map[string]bool{}
+		}
+		for n := 1; n <= len(x.Path); n++ {
+			d.poisoned[strings.Join(x.Path[:n], "\x00")] = true
+		}
+		d.exact[strings.Join(x.Path, "\x00")] = true
+		d.errPaths = append(d.errPaths, x.Path)
+	}
+}
+
+// invalid reports whether a diagnostic was reported at or below path, or
+// v itself is an error (which CUE may have reported only at the
+// definition it comes from).
+func (d *decoder) invalid(v cue.Value, path ...string) bool {
+	if d.poisoned == nil {
+		return false
+	}
+	return d.poisoned[strings.Join(path, "\x00")] || v.Err() != nil
 }
 
 // field is one regular field of a struct, in source order.
@@ -27,7 +60,15 @@ type field struct {
 
 // fields lists the regular fields of v (optional ones too when opt).
 func fields(v cue.Value, opt bool) []field {
-	if v.IncompleteKind() != cue.StructKind {
+	switch v.IncompleteKind() {
+	case cue.StructKind:
+	case cue.BottomKind:
+		// A struct with an error below still lists its fields, so that a
+		// partial model keeps what is valid; anything else is not a struct.
+		if v.Err() == nil {
+			return nil
+		}
+	default:
 		return nil
 	}
 	var it *cue.Iterator
@@ -65,7 +106,7 @@ func (d *decoder) str(v cue.Value) spec.String {
 	if err != nil {
 		return spec.String{}
 	}
-	return spec.String{Value: s, Range: d.pm.rng(v.Pos())}
+	return spec.String{Value: s, Range: d.pm.rng(d.pm.atValue(v.Pos()))}
 }
 
 func (d *decoder) strField(v cue.Value, name string) spec.String {
@@ -116,7 +157,7 @@ func (d *decoder) expr(v cue.Value) spec.Expr {
 	if err != nil {
 		return spec.Expr{}
 	}
-	return d.pm.exprAt(s, v.Pos())
+	return d.pm.exprAt(s, d.pm.atValue(v.Pos()))
 }
 
 func (d *decoder) exprPtr(v cue.Value, name string) *spec.Expr {
@@ -177,7 +218,9 @@ func (d *decoder) decodeFile(v cue.Value) {
 		f.Pipelines = append(f.Pipelines, d.pipeline(p))
 	}
 	for _, w := range fields(lookup(v, "workflows"), false) {
-		f.Workflows = append(f.Workflows, d.workflow(w))
+		wf := d.workflow(w)
+		wf.Invalid = d.workflowInvalid(w.name)
+		f.Workflows = append(f.Workflows, wf)
 	}
 	for _, e := range fields(lookup(v, "environments"), false) {
 		f.Environments = append(f.Environments, d.environment(e))
@@ -196,12 +239,24 @@ func (d *decoder) pipeline(pf field) *spec.Pipeline {
 	p.Owner = d.strField(v, "owner")
 	p.Description = d.strField(v, "description")
 	p.Labels = d.sortedKVs(lookup(v, "labels"))
+	if d.exact[strings.Join([]string{"pipelines", pf.name}, "\x00")] {
+		// The pipeline as a whole is wrong (not a struct, not closed).
+		p.Invalid = true
+	}
 	for _, sect := range []struct {
 		name string
 		role spec.Role
 	}{{"sources", spec.SourceRole}, {"transforms", spec.TransformRole}, {"sinks", spec.SinkRole}} {
-		for _, nf := range fields(lookup(v, sect.name), false) {
+		sv := lookup(v, sect.name)
+		if d.poisoned != nil && (d.exact[strings.Join([]string{"pipelines", pf.name, sect.name}, "\x00")] ||
+			sv.Exists() && sv.IncompleteKind() != cue.StructKind && sv.Err() != nil && len(fields(sv, false)) == 0) {
+			// The section itself is wrong: its nodes are unknown, so
+			// nothing that refers to them can be checked.
+			p.Invalid = true
+		}
+		for _, nf := range fields(sv, false) {
 			if n := d.node(nf, sect.role); n != nil {
+				n.Invalid = d.invalid(nf.v, "pipelines", pf.name, sect.name, nf.name)
 				p.Nodes = append(p.Nodes, n)
 			}
 		}
@@ -221,7 +276,7 @@ func (d *decoder) node(nf field, role spec.Role) *spec.Node {
 		n.Kind.Range = n.Range
 	}
 	n.Doc = d.strField(v, "description")
-	if v.IncompleteKind() != cue.StructKind {
+	if k := v.IncompleteKind(); k != cue.StructKind && (k != cue.BottomKind || v.Err() == nil) {
 		return n
 	}
 	switch n.Kind.Value {
@@ -332,6 +387,8 @@ func (d *decoder) node(nf field, role spec.Role) *spec.Node {
 		n.TopN = t
 	case "union":
 		n.Union = &spec.Union{}
+	case "windowing":
+		n.Windowing = &spec.Windowing{Window: d.window(lookup(v, "window"))}
 	default:
 		if n.Kind.Value == "" {
 			if v.Err() == nil {
@@ -601,10 +658,13 @@ func (d *decoder) workflow(wf field) *spec.Workflow {
 	}
 	w.Params = d.sortedKVs(lookup(v, "params"))
 	for _, sf := range fields(lookup(v, "steps"), false) {
-		w.Steps = append(w.Steps, d.step(sf))
+		st := d.step(sf)
+		st.Invalid = d.invalid(sf.v, "workflows", wf.name, "steps", sf.name)
+		w.Steps = append(w.Steps, st)
 	}
 	if x := lookup(v, "onExit"); x.Exists() {
 		w.OnExit = d.step(field{name: "onExit", v: x})
+		w.OnExit.Invalid = d.invalid(x, "workflows", wf.name, "onExit")
 	}
 	w.ActiveDeadline = d.strField(v, "activeDeadline")
 	return w
@@ -636,6 +696,21 @@ func (d *decoder) step(sf field) *spec.Step {
 	s.Timeout = d.strField(v, "timeout")
 	s.Params = d.sortedKVs(lookup(v, "params"))
 	return s
+}
+
+// workflowInvalid reports a diagnostic in workflow name outside its steps
+// (its schedule, its steps section as a whole).
+func (d *decoder) workflowInvalid(name string) bool {
+	for _, p := range d.errPaths {
+		if len(p) < 2 || p[0] != "workflows" || p[1] != name {
+			continue
+		}
+		if len(p) >= 4 && p[2] == "steps" || len(p) >= 3 && p[2] == "onExit" {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 const stdlibPrefix = "rtsap.dev/rtsap/"

@@ -415,11 +415,11 @@ func (l *loader) danglingRef(g *errGroup, pm *posMap, root cue.Value, positions 
 		}
 		r := pm.rng(p)
 		src := l.file.Sources[r.Filename]
-		n := literalLen(src, p.Offset())
+		n := literalLen(src, r.Start.Byte)
 		if n == 0 {
 			continue
 		}
-		name, err := unquoteCUE(string(src[p.Offset() : p.Offset()+n]))
+		name, err := unquoteCUE(string(src[r.Start.Byte : r.Start.Byte+n]))
 		if err != nil {
 			continue
 		}
@@ -502,7 +502,7 @@ func (l *loader) badType(g *errGroup, pm *posMap, msgs []string, positions []tok
 		// reference to the record.
 		r := l.firstUser(pm, positions, g.path)
 		for _, p := range positions {
-			if pm.isUser(p) && isValueLiteral(l.file.Sources[pm.display(p.Filename())], p.Offset()) {
+			if pm.isUser(p) && isValueLiteral(l.file.Sources[pm.display(p.Filename())], pm.off(p)) {
 				r = pm.rng(p)
 				break
 			}
@@ -563,11 +563,11 @@ func (l *loader) userLiteral(pm *posMap, positions []token.Pos) (diag.Range, str
 		}
 		r := pm.rng(p)
 		src := l.file.Sources[r.Filename]
-		n := literalLen(src, p.Offset())
+		n := literalLen(src, r.Start.Byte)
 		if n == 0 {
 			continue
 		}
-		text, err := unquoteCUE(string(src[p.Offset() : p.Offset()+n]))
+		text, err := unquoteCUE(string(src[r.Start.Byte : r.Start.Byte+n]))
 		if err != nil {
 			continue
 		}
@@ -657,7 +657,7 @@ func shortenRegexps(m string) string {
 // positionAt returns the position among positions that r starts at.
 func positionAt(positions []token.Pos, pm *posMap, r diag.Range) token.Pos {
 	for _, p := range positions {
-		if pm.isUser(p) && pm.display(p.Filename()) == r.Filename && p.Offset() == r.Start.Byte {
+		if pm.isUser(p) && pm.display(p.Filename()) == r.Filename && pm.off(p) == r.Start.Byte {
 			return p
 		}
 	}

@@ -42,6 +42,7 @@
 package cuespec
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -199,13 +200,33 @@ const defaultModule = "module: \"rtsap.local/spec\"\nlanguage: version: \"v0.17.
 // withModule, cue.mod/module.cue. Keys are slash-separated paths relative
 // to root.
 func Overlay(withModule bool) map[string][]byte {
+	out, _ := overlay(withModule, false)
+	return out
+}
+
+// refConstraint is how the schema (stdlib/pipeline.cue) constrains a
+// reference to the names of its pipeline; looseRef replaces it in the
+// recovery evaluation (see [loader.recover]).
+const (
+	refConstraint = "#Ref: =~_refPattern"
+	looseRef      = "#Ref: string"
+)
+
+// overlay is Overlay; with loose, every `from` accepts any string, and ok
+// reports whether the schema still had refConstraint to loosen.
+func overlay(withModule, loose bool) (map[string][]byte, bool) {
 	out := map[string][]byte{}
+	found := false
 	_ = fs.WalkDir(stdlib.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") || strings.HasPrefix(p, "cue.mod/") {
 			return nil
 		}
 		b, err := stdlib.FS.ReadFile(p)
 		if err == nil {
+			if loose && bytes.Contains(b, []byte(refConstraint)) {
+				b = bytes.ReplaceAll(b, []byte(refConstraint), []byte(looseRef))
+				found = true
+			}
 			out[schemaPkgDir+"/"+p] = b
 		}
 		return nil
@@ -213,26 +234,47 @@ func Overlay(withModule bool) map[string][]byte {
 	if withModule {
 		out["cue.mod/module.cue"] = []byte(defaultModule)
 	}
-	return out
+	return out, found
 }
 
 func (l *loader) loadGroup(g *group) {
-	ov := map[string]load.Source{}
 	withModule := true
 	if g.hasMod {
 		if _, err := os.Stat(filepath.Join(g.root, "cue.mod", "module.cue")); err == nil {
 			withModule = false
 		}
 	}
-	for rel, b := range Overlay(withModule) {
-		ov[filepath.Join(g.root, filepath.FromSlash(rel))] = load.FromBytes(b)
+	config := func(loose bool) (*load.Config, bool) {
+		files, ok := overlay(withModule, loose)
+		ov := map[string]load.Source{}
+		for rel, b := range files {
+			ov[filepath.Join(g.root, filepath.FromSlash(rel))] = load.FromBytes(b)
+		}
+		return &load.Config{Dir: g.root, ModuleRoot: g.root, Overlay: ov}, ok
 	}
-	lc := &load.Config{Dir: g.root, ModuleRoot: g.root, Overlay: ov}
+	lc, _ := config(false)
 	insts := load.Instances(g.patterns, lc)
 	pm := &posMap{loader: l, root: g.root}
 	schema := &lazySchema{load: func() schemaDefs { return l.specSchema(lc) }}
-	for _, inst := range insts {
-		l.loadInstance(inst, pm, schema)
+	// The loose instances are loaded the first time a package has errors.
+	var loose []*build.Instance
+	var looseSchema *lazySchema
+	looseLoaded := false
+	looseOf := func(i int) (*build.Instance, *lazySchema) {
+		if !looseLoaded {
+			looseLoaded = true
+			if llc, ok := config(true); ok {
+				loose = load.Instances(g.patterns, llc)
+				looseSchema = &lazySchema{load: func() schemaDefs { return l.specSchema(llc) }}
+			}
+		}
+		if i >= len(loose) || loose[i].Dir != insts[i].Dir || loose[i].ImportPath != insts[i].ImportPath {
+			return nil, nil
+		}
+		return loose[i], looseSchema
+	}
+	for i, inst := range insts {
+		l.loadInstance(inst, pm, schema, func() (*build.Instance, *lazySchema) { return looseOf(i) })
 	}
 }
 
@@ -308,7 +350,21 @@ func (ls *lazySchema) get() schemaDefs {
 	return ls.defs
 }
 
-func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema *lazySchema) {
+// loadInstance evaluates one package and decodes it. When the package has
+// errors, the model is still decoded (a partial one): what is valid is
+// kept, and every pipeline, node, workflow or step with an error of its
+// own is marked Invalid so that the compiler reports the rest of the
+// problems without repeating or cascading from these.
+//
+// A reference (`from`) is checked by a pattern of its pipeline's names,
+// which CUE cannot compute while any source or transform of the pipeline
+// is in error: every reference of that pipeline then fails too, and CUE
+// does not look further into the nodes holding them (a misspelt field
+// there goes unreported). So when the package has errors it is evaluated
+// a second time with references loosened to strings (looseOf); that
+// evaluation's new diagnostics are added, and the model is decoded from
+// it. Packages without errors are evaluated once.
+func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema *lazySchema, looseOf func() (*build.Instance, *lazySchema)) {
 	for _, bf := range inst.BuildFiles {
 		l.addSource(pm, bf.Filename)
 	}
@@ -320,18 +376,83 @@ func (l *loader) loadInstance(inst *build.Instance, pm *posMap, schema *lazySche
 		pm.index(af)
 	}
 	v := l.applySchema(l.ctx.BuildInstance(inst), schema)
-	if l.cfg.Env != "" && v.Err() == nil {
+	withEnv := l.cfg.Env != "" && v.Err() == nil
+	if withEnv {
 		v = l.applyEnv(v, pm)
 	}
+	err := validate(v)
+	d := &decoder{l: l, pm: pm}
+	if err != nil {
+		ds := l.convertErr(err, pm, v, diag.ConflictingValues)
+		l.ds = append(l.ds, ds...)
+		d.poison(ds)
+		if inst2, schema2 := looseOf(); inst2 != nil && inst2.Err == nil {
+			v2, ds2 := l.recover(inst2, pm, schema2, withEnv)
+			l.ds = append(l.ds, newOnly(ds2, ds)...)
+			d.poison(ds2)
+			v = v2
+		}
+	}
+	d.decodeFile(v)
+}
+
+// validate checks v as `cue export` would.
+func validate(v cue.Value) error {
 	err := v.Validate(cue.Concrete(true))
 	if err == nil {
 		err = v.Err()
 	}
-	if err != nil {
-		l.ds = append(l.ds, l.convertErr(err, pm, v, diag.ConflictingValues)...)
+	return err
+}
+
+// recover evaluates the loose instance of a package that has errors and
+// returns it with its diagnostics.
+func (l *loader) recover(inst *build.Instance, pm *posMap, schema *lazySchema, withEnv bool) (cue.Value, diag.Diagnostics) {
+	for _, af := range inst.Files {
+		pm.index(af)
 	}
-	d := &decoder{l: l, pm: pm}
-	d.decodeFile(v)
+	v := l.applySchema(l.ctx.BuildInstance(inst), schema)
+	if withEnv {
+		// Its problems were reported by the first evaluation.
+		n := len(l.ds)
+		v = l.applyEnv(v, pm)
+		l.ds = l.ds[:n]
+	}
+	var ds diag.Diagnostics
+	if err := validate(v); err != nil {
+		ds = l.convertErr(err, pm, v, diag.ConflictingValues)
+	}
+	return v, ds
+}
+
+// newOnly returns the diagnostics of later that earlier does not already
+// hold at the same position with the same code (or, without a position,
+// the same code and text).
+func newOnly(later, earlier diag.Diagnostics) diag.Diagnostics {
+	type key struct {
+		code            diag.Code
+		file            string
+		line, col       int
+		summary, detail string
+	}
+	k := func(d *diag.Diagnostic) key {
+		if d.Subject == nil {
+			return key{code: d.Code, summary: d.Summary, detail: d.Detail}
+		}
+		return key{code: d.Code, file: d.Subject.Filename, line: d.Subject.Start.Line, col: d.Subject.Start.Column}
+	}
+	seen := map[key]bool{}
+	for _, d := range earlier {
+		seen[k(d)] = true
+	}
+	var out diag.Diagnostics
+	for _, d := range later {
+		if !seen[k(d)] {
+			seen[k(d)] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // addSource records the bytes of a user file under its display name.

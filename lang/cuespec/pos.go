@@ -28,6 +28,8 @@ type posMap struct {
 	byPath map[string]token.Pos
 	// byValue: filename + value offset → label position.
 	byValue map[valueKey]token.Pos
+	// lines caches lineStarts by display name.
+	lines map[string][]int
 }
 
 type valueKey struct {
@@ -67,7 +69,55 @@ func (pm *posMap) pos(p token.Pos) diag.Pos {
 	if !p.IsValid() {
 		return diag.Pos{}
 	}
+	if src, starts := pm.lineStarts(p.Filename()); starts != nil {
+		// The byte offset from CUE's line and column: after an invalid
+		// UTF-8 byte CUE's offsets count it as the three bytes of U+FFFD
+		// and drift from the file's, while its lines and columns do not.
+		line, col := p.Line(), p.Column()
+		if line < 1 || line > len(starts) {
+			return endPos(src, starts)
+		}
+		end := len(src)
+		if line < len(starts) {
+			end = starts[line] - 1 // the newline
+		}
+		b := min(max(starts[line-1]+col-1, starts[line-1]), end)
+		return diag.Pos{Line: line, Column: b - starts[line-1] + 1, Byte: b}
+	}
 	return diag.Pos{Line: p.Line(), Column: p.Column(), Byte: p.Offset()}
+}
+
+// off is the byte offset of p in its file (see pos).
+func (pm *posMap) off(p token.Pos) int { return pm.pos(p).Byte }
+
+// endPos is the position just past the last byte.
+func endPos(src []byte, starts []int) diag.Pos {
+	last := starts[len(starts)-1]
+	return diag.Pos{Line: len(starts), Column: len(src) - last + 1, Byte: len(src)}
+}
+
+// lineStarts returns the bytes of a user file and the offsets at which
+// its lines start; nil when its bytes are unknown.
+func (pm *posMap) lineStarts(filename string) ([]byte, []int) {
+	name := pm.display(filename)
+	src, ok := pm.loader.file.Sources[name]
+	if !ok {
+		return nil, nil
+	}
+	if ls, ok := pm.lines[name]; ok {
+		return src, ls
+	}
+	ls := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			ls = append(ls, i+1)
+		}
+	}
+	if pm.lines == nil {
+		pm.lines = map[string][]int{}
+	}
+	pm.lines[name] = ls
+	return src, ls
 }
 
 // rng is the range starting at p; for a string literal in a user file it
@@ -85,9 +135,9 @@ func (pm *posMap) rng(p token.Pos) diag.Range {
 			r.End = r.Start
 			return r
 		}
-		if n := literalLen(src, p.Offset()); n > 0 {
+		if n := literalLen(src, r.Start.Byte); n > 0 {
 			r.End = advance(src, r.Start, n)
-		} else if n := tokenLen(src, p.Offset()); n > 0 {
+		} else if n := tokenLen(src, r.Start.Byte); n > 0 {
 			r.End = advance(src, r.Start, n)
 		}
 	}
@@ -236,7 +286,7 @@ func (pm *posMap) labelOf(v cue.Value, name string) diag.Range {
 // labelLen is the length of the label at p: a quoted label spans its quotes.
 func labelLen(pm *posMap, p token.Pos, name string) int {
 	if src, ok := pm.loader.file.Sources[pm.display(p.Filename())]; ok {
-		if n := literalLen(src, p.Offset()); n > 0 {
+		if n := literalLen(src, pm.off(p)); n > 0 {
 			return n
 		}
 	}
@@ -313,12 +363,12 @@ func (pm *posMap) exprAt(text string, p token.Pos) spec.Expr {
 		e.QuoteLen = 1
 		return e
 	}
-	n := literalLen(src, p.Offset())
+	n := literalLen(src, e.Range.Start.Byte)
 	if n == 0 {
 		e.QuoteLen = 1
 		return e
 	}
-	lit := string(src[p.Offset() : p.Offset()+n])
+	lit := string(src[e.Range.Start.Byte : e.Range.Start.Byte+n])
 	spans, quoteLen, decoded, ok := mapLiteral(lit, e.Range.Start)
 	e.QuoteLen = quoteLen
 	if !ok || decoded != text {
@@ -546,4 +596,45 @@ func unquoteCUE(lit string) (string, error) {
 		return literal.Unquote(lit)
 	}
 	return s, nil
+}
+
+// atValue returns the position of the string literal of a field when p is
+// its label instead (`where: "…"`): CUE gives the label's position for
+// values unified with a definition after the fact (a pipeline written
+// without rtsap.#Pipeline), and expression columns count from the literal.
+// Any other p is returned as is.
+func (pm *posMap) atValue(p token.Pos) token.Pos {
+	if !pm.isUser(p) {
+		return p
+	}
+	src, ok := pm.loader.file.Sources[pm.display(p.Filename())]
+	off := pm.off(p)
+	if !ok || off < 0 || off >= len(src) || literalLen(src, off) > 0 {
+		return p
+	}
+	i := off
+	for i < len(src) && (src[i] == '_' || src[i] == '$' || src[i] == '#' || src[i] >= '0' && src[i] <= '9' ||
+		src[i] >= 'a' && src[i] <= 'z' || src[i] >= 'A' && src[i] <= 'Z') {
+		i++
+	}
+	if i == off {
+		return p
+	}
+	if i < len(src) && (src[i] == '?' || src[i] == '!') {
+		i++
+	}
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	if i >= len(src) || src[i] != ':' {
+		return p
+	}
+	i++
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	if literalLen(src, i) == 0 {
+		return p
+	}
+	return p.Add(i - off)
 }

@@ -150,6 +150,10 @@ type Pipeline struct {
 	Nodes  []*Node
 	Deploy Deploy
 	Range  diag.Range
+	// Invalid: the front-end reported an error that leaves the pipeline
+	// without a usable node list (its sources, transforms or sinks are not
+	// structs). The compiler keeps its name and checks nothing else.
+	Invalid bool
 }
 
 // KV is a string key/value pair (labels, annotations, free options).
@@ -202,6 +206,13 @@ type Node struct {
 	Dedupe    *Dedupe
 	TopN      *TopN
 	Union     *Union
+
+	// Invalid: the front-end reported an error inside this node, so its
+	// payload may be partial. The compiler keeps its name (references to
+	// it resolve) and its side outputs, gives it an invalid type and
+	// reports nothing about it or downstream of it: the front-end's
+	// diagnostic is the root cause.
+	Invalid bool
 }
 
 // Connector is where a source reads or a sink writes: its kind and typed
@@ -459,6 +470,9 @@ type Workflow struct {
 	// ActiveDeadline bounds the whole run.
 	ActiveDeadline Duration
 	Range          diag.Range
+	// Invalid: the front-end reported an error in the workflow outside
+	// its steps; the compiler checks nothing else in it.
+	Invalid bool
 }
 
 // Schedule is a cron schedule.
@@ -480,6 +494,9 @@ type Step struct {
 	Timeout   Duration
 	Params    []KV
 	Range     diag.Range
+	// Invalid: the front-end reported an error inside this step; the
+	// compiler keeps its name (dependsOn resolves) and checks nothing else.
+	Invalid bool
 }
 
 // Container is a custom container step.
