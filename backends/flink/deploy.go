@@ -293,6 +293,9 @@ func (d *deployment) lineage(conf map[string]string) {
 	conf["execution.job-status-changed-listeners"] = olListenerFactory
 	conf["openlineage.job.namespace"] = openlineage.Namespace(d.opts)
 	conf["openlineage.job.name"] = openlineage.JobName(d.pl)
+	if o := d.pl.Owner; o != "" {
+		conf["openlineage.job.owners.team"] = o
+	}
 	url := d.opts.Setting(SetOLURL, "")
 	transport := d.opts.Setting(SetOLTransport, "")
 	if transport == "" {
