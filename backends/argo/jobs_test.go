@@ -1,0 +1,119 @@
+package argo
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"rtsap.dev/rtsapc/backends"
+	"rtsap.dev/rtsapc/backends/artifact"
+	"rtsap.dev/rtsapc/backends/flink"
+	"rtsap.dev/rtsapc/backends/k8s"
+	"rtsap.dev/rtsapc/backends/spark"
+	"rtsap.dev/rtsapc/compiler/ir"
+)
+
+// TestJobsAreTheEnginesObjects builds the workflows with the spark and flink
+// targets alongside: every job a resource template creates is the object
+// of <pipeline>/<engine>/ but for metadata.generateName, and every script
+// ConfigMap in the workflow folder is byte for byte the engine folder's.
+func TestJobsAreTheEnginesObjects(t *testing.T) {
+	schemas(t)
+	for _, c := range []struct {
+		name, engine string
+		mk           func() *ir.Program
+	}{{"nightly", "spark", nightly}, {"adhoc", "flink", adhoc}} {
+		name := c.name
+		r := backends.NewRegistry()
+		r.MustRegister(Backend)
+		r.MustRegister(spark.Backend)
+		r.MustRegister(flink.Backend)
+		set, ds := r.Generate(c.mk(), []string{"argo", c.engine}, &backends.Options{Version: "test"})
+		if ds.HasErrors() {
+			t.Fatalf("%s: %v", name, ds)
+		}
+		jobs, cms := 0, 0
+		for _, f := range set.Files {
+			if f.Target != "argo" {
+				continue
+			}
+			base := f.Path[strings.LastIndex(f.Path, "/")+1:]
+			if seg, ok := strings.CutPrefix(base, "configmap-"); ok {
+				cms++
+				seg = strings.TrimSuffix(seg, ".yaml")
+				want := set.Get(seg + "/" + c.engine + "/configmap.yaml")
+				if want == nil || string(want.Data) != string(f.Data) {
+					t.Errorf("%s: %s is not the engine folder's configmap.yaml", name, f.Path)
+				}
+				continue
+			}
+			if f.Object == nil || f.Object.Kind != "WorkflowTemplate" {
+				continue
+			}
+			var wt WorkflowTemplate
+			if err := yaml.Unmarshal(f.Data, &wt); err != nil {
+				t.Fatal(err)
+			}
+			for _, tpl := range wt.Spec.Templates {
+				if tpl.Resource == nil {
+					continue
+				}
+				jobs++
+				got, err := k8s.Decode([]byte(strings.ReplaceAll(tpl.Resource.Manifest, "{{='{{'}}", "{{")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				meta := got["metadata"].(map[string]any)
+				gn, _ := meta["generateName"].(string)
+				if gn == "" || meta["name"] != nil {
+					t.Errorf("%s: template %s: want generateName only, got %v", name, tpl.Name, meta)
+				}
+				delete(meta, "generateName")
+				seg := artifact.PathSegment(tpl.Metadata.Annotations[k8s.AnnoPipeline])
+				kind := strings.ToLower(got["kind"].(string)) + ".yaml"
+				wf := set.Get(seg + "/" + c.engine + "/" + kind)
+				if wf == nil {
+					t.Fatalf("%s: no %s for pipeline folder %s", name, kind, seg)
+				}
+				want, err := k8s.Decode(wf.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wmeta := want["metadata"].(map[string]any)
+				if wn := wmeta["name"].(string); wn+"-" != gn {
+					t.Errorf("%s: generateName %q, engine object named %q", name, gn, wn)
+				}
+				delete(wmeta, "name")
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: template %s creates something else than %s:\n%v\nvs\n%v", name, tpl.Name, wf.Path, got, want)
+				}
+			}
+		}
+		if jobs != 1 || cms != 1 {
+			t.Errorf("%s: %d jobs and %d script ConfigMaps, want 1 and 1", name, jobs, cms)
+		}
+	}
+}
+
+// TestGenerateNameFitsOperators: long pipeline names get a generateName
+// prefix short enough for the Flink operator's 45-character rule (and
+// Spark's driver pod name), still a valid name itself.
+func TestGenerateNameFitsOperators(t *testing.T) {
+	long := strings.Repeat("very-long-pipeline-name-", 4)
+	for _, c := range []struct {
+		max  int
+		name string
+	}{{flinkPrefixLen, k8s.DeriveName(long, k8s.NameRule{MaxLen: 45, LetterFirst: true})}, {sparkPrefixLen, k8s.DeriveName(long, k8s.NameRule{MaxLen: 50, LetterFirst: true})}, {flinkPrefixLen, "short"}} {
+		m := &k8s.ObjectMeta{Name: c.name}
+		generateName(m, c.max)
+		p := strings.TrimSuffix(m.GenerateName, "-")
+		if m.Name != "" || len(p) > c.max || k8s.DeriveName(p, k8s.NameRule{MaxLen: c.max, LetterFirst: true}) != p {
+			t.Errorf("generateName(%q, %d) = %q (name %q)", c.name, c.max, m.GenerateName, m.Name)
+		}
+		if len(c.name) <= c.max && p != c.name {
+			t.Errorf("a name that fits was changed: %q → %q", c.name, p)
+		}
+	}
+}
