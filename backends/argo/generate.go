@@ -276,13 +276,11 @@ func Duration(d time.Duration) string {
 	return b.String()
 }
 
-var cronFields = regexp.MustCompile(`^\S+( \S+){4}$|^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)$`)
-
 func (g *gen) checkSchedule(w *ir.Workflow) {
 	s := w.Schedule
-	if !cronFields.MatchString(s.Cron) {
+	if err := cronError(s.Cron); err != nil {
 		g.errorf(diag.ArgoInvalidSchedule, w.Pos, "Schedule not understood by Argo",
-			"Argo takes a five-field cron expression or a descriptor such as @daily; %q is neither.", s.Cron)
+			"Argo would reject the cron expression %q: %v.", s.Cron, err)
 	}
 	if s.Timezone != "" {
 		if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "Local" {
