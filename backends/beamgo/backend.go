@@ -17,6 +17,7 @@ import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/runtime/cep"
 )
 
 // Backend is the beam backend descriptor.
@@ -79,7 +80,12 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 		case *ir.Lookup:
 			unsupported(n, "lookup join", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.Pattern:
-			unsupported(n, "pattern", "not implemented by the Beam runtime yet; use the flink engine.")
+			for _, why := range cep.Unsupported(op) {
+				unsupported(n, "pattern", why+".")
+			}
+			if in := p.Node(n.Inputs[0]); in.EventTime == "" || op.OrderBy != in.EventTime {
+				unsupported(n, "pattern", "the Beam runtime orders a pattern's rows by the input's event time; order by it (the default).")
+			}
 		case *ir.TopN:
 			if w := op.Window; w != nil && (w.Kind == ir.Cumulate || w.Offset != 0) {
 				unsupported(n, "top-N window of", "the Beam runtime ranks in tumble, hop and session windows without offsets.")

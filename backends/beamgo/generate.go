@@ -153,6 +153,8 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 			w("\t%s, err := beamrt.TopN(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Rolling:
 			w("\t%s, err := beamrt.Rolling(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
+		case *ir.Pattern:
+			w("\t%s, err := beamrt.Pattern(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Join:
 			if len(ins) != 2 {
 				return nil, fmt.Errorf("join %q: %d inputs, want 2", n.Name, len(ins))

@@ -120,6 +120,8 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 			return fmt.Errorf("late output %q: aggregate %d is not built yet", n.Name, op.Of)
 		}
 		out = l
+	case *ir.Pattern:
+		out, err = Pattern(sc, ref, ins[0])
 	case *ir.Sink:
 		Sink(sc, ref, ins[0])
 		return nil

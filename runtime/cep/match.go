@@ -348,6 +348,11 @@ func (m *Matcher) Advance(s *State, ts int64) (out []Result, err error) {
 			out, err = nil, fmt.Errorf("pattern %q: %v", m.op.Text, r)
 		}
 	}()
+	if s.begun && ts > s.lastTs {
+		// the matcher's time only moves forward: rows older than this
+		// are late (Flink drops rows behind the watermark)
+		s.lastTs = ts
+	}
 	if m.within > 0 {
 		kept := s.partials[:0]
 		for _, p := range s.partials {
@@ -567,4 +572,34 @@ func (m *Matcher) gc(s *State, force bool) {
 		}
 	}
 	s.rows = rows
+}
+
+// CompareRows orders rows with the same event time, so that a partition's
+// rows meet the matcher in one order whatever order they arrived in
+// (Flink takes them in arrival order, which a parallel runner does not
+// keep): field by field, nulls first, values by expr.Compare, then by
+// their encoding.
+func CompareRows(a, b row.Row) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		switch {
+		case x == nil && y == nil:
+			continue
+		case x == nil:
+			return -1
+		case y == nil:
+			return 1
+		}
+		if c, ok := expr.Compare(x, y); ok && c != 0 {
+			return c
+		}
+	}
+	ka, kb := row.Key(a), row.Key(b)
+	switch {
+	case ka < kb:
+		return -1
+	case ka > kb:
+		return 1
+	}
+	return 0
 }
