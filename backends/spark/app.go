@@ -322,6 +322,13 @@ func (a *appBuilder) lineage(conf map[string]string) {
 	if o := a.pl.Owner; o != "" {
 		conf["spark.openlineage.job.owners.team"] = o
 	}
+	// The listener names its jobs after appName in snake_case (and its
+	// action jobs "<app>.<node>.<dataset>"), never exactly as rtsapc does:
+	// the parent facet hangs them under the declared job, through the
+	// build's declaration run (openlineage/run.json).
+	conf["spark.openlineage.parentJobNamespace"] = openlineage.Namespace(a.opts)
+	conf["spark.openlineage.parentJobName"] = openlineage.JobName(a.pl)
+	conf["spark.openlineage.parentRunId"] = openlineage.DeclarationRunID(&ir.Program{SpecDigest: a.ctx.SpecDigest}, a.pl, a.opts)
 }
 
 // object returns the SparkApplication, or a ScheduledSparkApplication for
