@@ -117,3 +117,29 @@ func TestGenerateNameFitsOperators(t *testing.T) {
 		}
 	}
 }
+
+// TestFlinkSessionStep: with flink.session the step creates the flink
+// backend's FlinkSessionJob (valid against its CRD), and no script
+// ConfigMap is written (the session cluster reads flink.scriptDir).
+func TestFlinkSessionStep(t *testing.T) {
+	dir := schemas(t)
+	opts := &backends.Options{Version: "test", Settings: map[string]string{
+		flink.SetSession: "batch-session", flink.SetRunnerJar: "https://repo.example/sql-runner.jar"}}
+	set, ds := Backend.Generate(&backends.Gen{Program: adhoc(), Options: opts})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	wt := set.Get("Recompute%20Bars/argo/workflowtemplate.yaml")
+	if wt == nil {
+		t.Fatal("no workflow template")
+	}
+	if !strings.Contains(string(wt.Data), "kind: FlinkSessionJob") || !strings.Contains(string(wt.Data), "deploymentName: batch-session") {
+		t.Errorf("the step does not create a FlinkSessionJob on batch-session:\n%s", wt.Data)
+	}
+	for _, f := range set.Files {
+		if strings.Contains(f.Path, "/configmap-") {
+			t.Errorf("%s written for a session job", f.Path)
+		}
+	}
+	checkJobs(t, dir, set)
+}
