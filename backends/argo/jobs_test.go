@@ -9,10 +9,12 @@ import (
 
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/artifact"
+	"rtsap.dev/rtsapc/backends/beamgo"
 	"rtsap.dev/rtsapc/backends/flink"
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/backends/spark"
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/runtime/sink"
 )
 
 // TestJobsAreTheEnginesObjects builds the workflows with the spark and flink
@@ -142,4 +144,45 @@ func TestFlinkSessionStep(t *testing.T) {
 		}
 	}
 	checkJobs(t, dir, set)
+}
+
+// TestBeamStepFlags: the flags a Beam step passes are flags of the beam
+// backend's generated program (--endpoint is the Beam SDK's own), and its
+// secrets are exposed under the variables the runtime reads.
+func TestBeamStepFlags(t *testing.T) {
+	pl := batchPipeline("daily-report", "beam")
+	src, err := beamgo.MainGo(pl, &backends.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := &ir.Program{Pipelines: []*ir.Pipeline{pl}, Workflows: []*ir.Workflow{{Name: "w", Steps: []*ir.Step{{Name: "s", Pipeline: pl, Pos: at(2)}}, Pos: at(1)}}}
+	set, ds := Backend.Generate(&backends.Gen{Program: prog, Options: &backends.Options{Settings: map[string]string{"beam.endpoint": "beam-jobserver:8099"}}})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	var wt WorkflowTemplate
+	if err := yaml.Unmarshal(set.Get("w/argo/workflowtemplate.yaml").Data, &wt); err != nil {
+		t.Fatal(err)
+	}
+	var c *Container
+	for _, tpl := range wt.Spec.Templates {
+		if tpl.Name == "s" {
+			c = tpl.Container
+		}
+	}
+	if c == nil {
+		t.Fatal("no container for the Beam step")
+	}
+	want := []string{"--bounded", "--runner=universal", "--endpoint=beam-jobserver:8099"}
+	if !reflect.DeepEqual(c.Args, want) {
+		t.Errorf("args %q, want %q", c.Args, want)
+	}
+	for _, f := range []string{`flag.Bool("bounded"`, `flag.String("runner"`} {
+		if !strings.Contains(string(src), f) {
+			t.Errorf("the generated program has no %s", f)
+		}
+	}
+	if len(c.Env) != 1 || c.Env[0].Name != sink.SecretEnv(&ir.Secret{Name: "kafka-report", Key: "password"}) || c.Env[0].ValueFrom == nil {
+		t.Errorf("secret env %+v, want the runtime's variable by secretKeyRef", c.Env)
+	}
 }
