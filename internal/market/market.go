@@ -69,6 +69,10 @@ type Config struct {
 	// BadEvery: every n-th payload is malformed (0: none), to exercise
 	// error policies.
 	BadEvery int
+	// Volatility is the standard deviation of each event's log return
+	// (default 0.0002, ~2bp); tests of price patterns raise it so that
+	// spikes happen within their windows.
+	Volatility float64
 }
 
 // Kind is what a schema looks like.
@@ -164,8 +168,12 @@ func (f *Feed) Next() (row.Row, bool) {
 	ts = ts.Truncate(time.Millisecond)
 	i := f.rng.IntN(len(f.inst))
 	in := f.inst[i]
-	// Geometric random walk, ~2bp per event.
-	f.prices[i] *= math.Exp(f.rng.NormFloat64() * 0.0002)
+	// Geometric random walk, ~2bp per event by default.
+	vol := f.cfg.Volatility
+	if vol <= 0 {
+		vol = 0.0002
+	}
+	f.prices[i] *= math.Exp(f.rng.NormFloat64() * vol)
 	price := f.prices[i]
 	venue := f.venue(in)
 	r := make(row.Row, len(f.T.Fields))
