@@ -315,6 +315,29 @@ func TestWithin(t *testing.T) {
 	}
 }
 
+// TestUntracked: a variable no expression reads keeps no rows, only its
+// count, and the state still round-trips.
+func TestUntracked(t *testing.T) {
+	m := compile(t, ticker, pat{pattern: "A M*? B", define: [][2]string{{"A", "price < 3"}, {"B", "price > A.price + 50"}},
+		measures: [][2]string{{"a", "A.price"}, {"b", "B.price"}, {"t", "rowtime"}}})
+	if m.tracked[m.varIdx["M"]] || !m.tracked[m.varIdx["A"]] {
+		t.Fatalf("tracked %v", m.tracked)
+	}
+	var ps []int64
+	for i := 0; i < 100; i++ {
+		ps = append(ps, 10+int64(i%7))
+	}
+	ps[3] = 1
+	ps = append(ps, 99)
+	got, err := run(t, m, rows(ps...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(got, "|"); g != "XYZ 1 99 10:01:41" {
+		t.Errorf("got %q", g)
+	}
+}
+
 func TestSkipErrors(t *testing.T) {
 	// Skipping to a variable absent from the match fails like Flink.
 	m := compile(t, ticker, pat{pattern: "A B? C", define: [][2]string{{"A", "price < 3"}, {"B", "price == 4"}, {"C", "price > 5"}},

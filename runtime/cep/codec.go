@@ -133,7 +133,7 @@ func (m *Matcher) Unmarshal(b []byte) (s *State, err error) {
 			p.counts = make([]int32, len(m.vars))
 			for j := range m.vars {
 				h, c := vi(), vi()
-				if h < -1 || h >= int64(len(s.nodes)) || c < 0 || c > int64(len(s.nodes)) {
+				if h < -1 || h >= int64(len(s.nodes)) || c < 0 || c > s.seq {
 					return nil, errCorrupt
 				}
 				p.heads[j], p.counts[j] = int32(h), int32(c)

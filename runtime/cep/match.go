@@ -24,6 +24,10 @@ type Matcher struct {
 	start    int
 	within   int64 // ms; 0: none
 	skipVar  int
+	// tracked: variables whose rows some expression or the skip strategy
+	// reads; the others only count rows, so that "X*?" between two
+	// variables keeps no history (state stays linear in the rows).
+	tracked []bool
 }
 
 // Compile builds the matcher of op over input rows of type in. out is the
@@ -80,6 +84,33 @@ func Compile(op *ir.Pattern, in, out *rtype.Type) (m *Matcher, err error) {
 			m.outTypes[i] = f.Type
 		}
 	}
+	m.tracked = make([]bool, len(m.vars))
+	if m.skipVar >= 0 {
+		m.tracked[m.skipVar] = true
+	}
+	var exprs []*ir.Expr
+	for _, d := range op.Define {
+		exprs = append(exprs, d.Expr)
+	}
+	for _, c := range op.Measures {
+		exprs = append(exprs, c.Expr)
+	}
+	for _, e := range exprs {
+		e.Walk(func(x *ir.Expr) bool {
+			switch {
+			case x.Kind == ir.Ref && x.Var != "":
+				if v, ok := m.varIdx[x.Var]; ok {
+					m.tracked[v] = true
+				}
+			case x.Kind == ir.Call && x.Fn.IsAggregate() && aggVar(x) == "":
+				// over all rows of the match
+				for v := range m.tracked {
+					m.tracked[v] = true
+				}
+			}
+			return true
+		})
+	}
 	// Built backwards from the final state, as NFACompiler does.
 	b := &builder{}
 	sink := b.add(-1)
@@ -88,6 +119,20 @@ func Compile(op *ir.Pattern, in, out *rtype.Type) (m *Matcher, err error) {
 	}
 	m.states, m.start = b.states, sink
 	return m, nil
+}
+
+// aggVar is the variable an aggregate call ranges over, as runtime/expr
+// resolves it: the first qualified reference in its arguments ("" = all
+// rows of the match).
+func aggVar(e *ir.Expr) string {
+	for _, a := range e.Args {
+		for _, r := range a.Refs() {
+			if r.Var != "" {
+				return r.Var
+			}
+		}
+	}
+	return ""
 }
 
 // Vars returns the pattern variables in order of first appearance.
@@ -401,8 +446,10 @@ func (m *Matcher) Process(s *State, r row.Row, ts int64) (out []Result, ok bool,
 			}
 			np.counts = make([]int32, len(m.vars))
 		}
-		s.nodes = append(s.nodes, node{seq: seq, prev: np.heads[v]})
-		np.heads[v] = int32(len(s.nodes) - 1)
+		if m.tracked[v] {
+			s.nodes = append(s.nodes, node{seq: seq, prev: np.heads[v]})
+			np.heads[v] = int32(len(s.nodes) - 1)
+		}
 		np.counts[v]++
 		if m.isFinal(to) {
 			done = append(done, np)
@@ -504,12 +551,8 @@ func (m *Matcher) pruning(s *State, c *partial) (int64, bool, error) {
 // result computes the output row of a completed match.
 func (m *Matcher) result(s *State, c *partial) Result {
 	w := &view{m: m, s: s, p: c, extra: -1}
-	all := w.Rows("")
 	env := &expr.Env{Match: w}
-	var first, last row.Row
-	if len(all) > 0 {
-		first, last = all[0], all[len(all)-1]
-	}
+	first, last := s.row(c.startSeq), s.row(c.lastSeq)
 	out := make(row.Row, 0, len(m.outTypes))
 	env.Rows[0] = first
 	for i, k := range m.keys {
@@ -563,6 +606,9 @@ func (m *Matcher) gc(s *State, force bool) {
 				p.heads[i] = remap[h]
 			}
 		}
+		// the first row gives the partition keys, the last one the
+		// unqualified columns of measures
+		used[p.startSeq], used[p.lastSeq] = true, true
 	}
 	s.nodes = nodes
 	rows := s.rows[:0]
