@@ -6,24 +6,36 @@
 package openlineage
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"time"
+	"net/url"
+	"os"
+	"sync"
 
+	"rtsap.dev/rtsapc/lineage"
 	"rtsap.dev/rtsapc/plan/target"
 )
 
 // Name is the target's name in addresses.
 const Name = "openlineage"
 
-// Target posts events to URL.
+// Target posts events to URL (the full endpoint, e.g.
+// http://marquez:5000/api/v1/lineage) through the lineage package's HTTP
+// transport: a timeout per attempt, retries with backoff on network
+// errors, 429 and 5xx, and an API key from OPENLINEAGE_API_KEY as a Bearer
+// token.
 type Target struct {
-	URL    string
+	URL string
+	// Client is the HTTP client (default: the transport's own).
 	Client *http.Client
+	// Getenv reads OPENLINEAGE_API_KEY (default os.Getenv).
+	Getenv func(string) string
+
+	once sync.Once
+	t    lineage.Transport
+	err  error
 }
 
 var (
@@ -38,30 +50,47 @@ func (t *Target) Read(context.Context, []*target.Resource) (map[string]map[strin
 	return map[string]map[string]any{}, nil
 }
 
+func (t *Target) transport() (lineage.Transport, error) {
+	t.once.Do(func() {
+		getenv := t.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		// The URL's path is the endpoint (none: Marquez's
+		// /api/v1/lineage), as lineage.Open reads it.
+		u, err := url.Parse(t.URL)
+		if err != nil {
+			t.err = fmt.Errorf("openlineage target: bad URL %q: %v", t.URL, err)
+			return
+		}
+		endpoint := u.EscapedPath()
+		u.Path, u.RawPath = "", ""
+		t.t, t.err = lineage.HTTP(lineage.HTTPConfig{URL: u.String(), Endpoint: endpoint, APIKeyEnv: "OPENLINEAGE_API_KEY",
+			Getenv: getenv, Client: t.Client})
+	})
+	return t.t, t.err
+}
+
+// Apply posts the declaration's events in order; unlike a run's emitter,
+// a delivery that fails after the retries fails the apply, which retries
+// it next time.
 func (t *Target) Apply(ctx context.Context, r *target.Resource, _ map[string]any) error {
-	events, _ := r.Body["events"].([]any)
-	cl := t.Client
-	if cl == nil {
-		cl = &http.Client{Timeout: 30 * time.Second}
+	tr, err := t.transport()
+	if err != nil {
+		return err
 	}
+	events, _ := r.Body["events"].([]any)
 	for i, ev := range events {
 		data, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, "POST", t.URL, bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := cl.Do(req)
+		m, err := lineage.Encode(json.RawMessage(data))
 		if err != nil {
 			return fmt.Errorf("event %d of %s: %w", i+1, r.Name, err)
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("event %d of %s: %s: %s", i+1, r.Name, resp.Status, bytes.TrimSpace(body))
+		if err := tr.Send(ctx, m); err != nil {
+			return fmt.Errorf("event %d of %s: %w", i+1, r.Name, err)
 		}
 	}
 	return nil

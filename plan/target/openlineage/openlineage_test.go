@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -82,5 +83,51 @@ func TestDeclarationsPostedOnApply(t *testing.T) {
 	}
 	if len(got) != 4 || got[3]["job"].(map[string]any)["facets"].(map[string]any)["documentation"].(map[string]any)["description"] != "v2" {
 		t.Fatalf("re-posted events: %v", got[3:])
+	}
+}
+
+// The target posts through lineage.HTTP: a 503 is retried, the API key
+// goes as a Bearer token, a URL without a path posts to /api/v1/lineage,
+// and a 4xx fails the apply (it is retried on the next one).
+func TestApplyRetriesAndAuth(t *testing.T) {
+	var mu sync.Mutex
+	var attempts int
+	var auth []string
+	reject := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		auth = append(auth, r.Header.Get("Authorization"))
+		switch {
+		case r.URL.Path != "/api/v1/lineage":
+			http.Error(w, "not found", 404)
+		case reject:
+			http.Error(w, "invalid", 422)
+		case attempts == 1:
+			http.Error(w, "busy", 503)
+		default:
+			w.WriteHeader(201)
+		}
+	}))
+	defer srv.Close()
+	tg := &openlineage.Target{URL: srv.URL, Getenv: func(k string) string {
+		if k == "OPENLINEAGE_API_KEY" {
+			return "s3cret"
+		}
+		return ""
+	}}
+	r := &target.Resource{Name: "vwap", Body: map[string]any{"events": []any{map[string]any{"eventType": "OTHER"}}}}
+	if err := tg.Apply(context.Background(), r, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if attempts != 2 || auth[0] != "Bearer s3cret" || auth[1] != "Bearer s3cret" {
+		t.Fatalf("%d attempts, auth %q", attempts, auth)
+	}
+	reject = true
+	mu.Unlock()
+	if err := tg.Apply(context.Background(), r, nil); err == nil || !strings.Contains(err.Error(), "422") {
+		t.Fatalf("a rejected event: %v", err)
 	}
 }
