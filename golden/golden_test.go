@@ -11,9 +11,15 @@
 // text, so that -update cannot silently move them:
 //
 //	#want RTS2003 pipeline.cue:12:30   a diagnostic with this code there
+//	#exact                             no error other than the #want ones
 //	#clean                             no error-severity diagnostic
 //	#args ./a ./b                      load these instead of "."
 //	#env prod                          compile with an environment
+//
+// As in `rtsapc vet`, the compiler runs on the front-end's partial model
+// even when loading reported errors (nodes with errors of their own are
+// marked Invalid and not checked again); out/ir is written only for a spec
+// that loads clean.
 //
 // Invalid specs are named err_*.txtar and must carry at least one #want.
 // Most are generated from one table by gen/cases.py, which computes each
@@ -39,7 +45,7 @@ import (
 func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *golden.T) {
 		var wants []string
-		clean := false
+		clean, exact := false, false
 		args := []string{"."}
 		env := ""
 		for _, line := range strings.Split(string(t.Archive.Comment), "\n") {
@@ -55,6 +61,8 @@ func TestGolden(t *testing.T) {
 				wants = append(wants, f[1]+" "+f[2])
 			case "#clean":
 				clean = true
+			case "#exact":
+				exact = true
 			case "#args":
 				args = f[1:]
 			case "#env":
@@ -66,7 +74,10 @@ func TestGolden(t *testing.T) {
 		}
 		dir := t.WriteInputs()
 		f, ds := cuespec.Load(&cuespec.Config{Dir: dir, Env: env}, args)
-		if f != nil && !ds.HasErrors() {
+		if f != nil && ds.HasErrors() {
+			_, cds := compiler.Compile(f, &compiler.Config{Env: env})
+			ds = ds.Extend(cds)
+		} else if f != nil {
 			prog, cds := compiler.Compile(f, &compiler.Config{Check: true, Env: env})
 			ds = ds.Extend(cds)
 			out := ir.Sprint(prog)
@@ -100,6 +111,20 @@ func TestGolden(t *testing.T) {
 		for _, w := range wants {
 			if !got[w] {
 				t.Errorf("missing diagnostic %s; got:\n%s", w, render(ds, dir))
+			}
+		}
+		if exact {
+			want := map[string]bool{}
+			for _, w := range wants {
+				want[w] = true
+			}
+			for _, d := range ds.Errs() {
+				if d.Subject == nil || !want[d.Code.String()+" "+rel(d.Subject.String(), dir)] {
+					t.Errorf("#exact: unexpected diagnostic %s", rel(d.Error(), dir))
+				}
+			}
+			if n := len(ds.Errs()); n != len(wants) {
+				t.Errorf("#exact: %d errors, want %d:\n%s", n, len(wants), render(ds, dir))
 			}
 		}
 		if clean && ds.HasErrors() {
