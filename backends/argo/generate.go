@@ -96,7 +96,7 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 		return nil
 	}
 	dir := artifact.PathSegment(w.Name) + "/argo/"
-	t := &tasks{g: g, w: w, dir: dir, names: &k8s.Names{}, byStep: map[string]string{}}
+	t := &tasks{g: g, w: w, dir: dir, name: name, names: &k8s.Names{}, byStep: map[string]string{}}
 	for _, r := range []string{entrypoint, exitHandler, emitLineage, onExitTask} {
 		_ = t.names.Reserve("Template", r, "\x00"+r)
 	}

@@ -21,7 +21,11 @@ import (
 // deleted with it, and never clashes with the object of the pipeline's own
 // folder. The ConfigMap holding the script is written next to the
 // workflow (configmap-<pipeline>.yaml) so that applying the folder is
-// enough; it is byte for byte the one in the pipeline's folder.
+// enough: the engine's ConfigMap (same data, labels and annotations) named
+// <workflow>-<its name>, which the job mounts instead. A name of its own
+// keeps every object declared in one place (plan/apply refuses two
+// artifacts declaring one object), however many workflows and engine
+// folders a build writes.
 
 // Prefix lengths for generateName: the API server appends 5 characters.
 // The Flink operator's name rule allows 45 characters in all; Spark's
@@ -40,6 +44,9 @@ type job struct {
 	success  string
 	failure  string
 	manifest string
+	// mount points the job at the ConfigMap renamed to name; false when
+	// the job does not mount it (spark.mainFile names the program).
+	mount func(name string) bool
 }
 
 // generateName turns meta's name into a generateName prefix of at most max
@@ -63,9 +70,22 @@ func (g *gen) sparkJob(pl *ir.Pipeline) (*job, diag.Diagnostics) {
 	}
 	app := res.Application
 	generateName(&app.Metadata, sparkPrefixLen)
-	return &job{kind: "SparkApplication", obj: app, meta: &app.Metadata, cm: res.ConfigMap,
+	j := &job{kind: "SparkApplication", obj: app, meta: &app.Metadata, cm: res.ConfigMap,
 		success: "status.applicationState.state == COMPLETED",
-		failure: "status.applicationState.state == FAILED"}, ds
+		failure: "status.applicationState.state == FAILED"}
+	if j.cm != nil {
+		old := j.cm.Metadata.Name
+		j.mount = func(name string) bool {
+			found := false
+			for i := range app.Spec.Driver.ConfigMaps {
+				if app.Spec.Driver.ConfigMaps[i].Name == old {
+					app.Spec.Driver.ConfigMaps[i].Name, found = name, true
+				}
+			}
+			return found
+		}
+	}
+	return j, ds
 }
 
 // flinkJob is the FlinkDeployment (or, with flink.session, the
@@ -81,7 +101,20 @@ func (g *gen) flinkJob(pl *ir.Pipeline) (*job, diag.Diagnostics) {
 		failure: "status.jobStatus.state in (FAILED, CANCELED)"}
 	switch {
 	case res.Deployment != nil:
-		j.kind, j.obj, j.meta = "FlinkDeployment", res.Deployment, &res.Deployment.Metadata
+		dep := res.Deployment
+		j.kind, j.obj, j.meta = "FlinkDeployment", dep, &dep.Metadata
+		if j.cm != nil && dep.Spec.PodTemplate != nil {
+			old, vols := j.cm.Metadata.Name, dep.Spec.PodTemplate.Spec.Volumes
+			j.mount = func(name string) bool {
+				found := false
+				for i := range vols {
+					if vols[i].ConfigMap != nil && vols[i].ConfigMap.Name == old {
+						vols[i].ConfigMap.Name, found = name, true
+					}
+				}
+				return found
+			}
+		}
 	case res.SessionJob != nil:
 		// The session cluster reads the script from flink.scriptDir, not
 		// from the ConfigMap.

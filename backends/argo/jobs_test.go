@@ -19,8 +19,9 @@ import (
 
 // TestJobsAreTheEnginesObjects builds the workflows with the spark and flink
 // targets alongside: every job a resource template creates is the object
-// of <pipeline>/<engine>/ but for metadata.generateName, and every script
-// ConfigMap in the workflow folder is byte for byte the engine folder's.
+// of <pipeline>/<engine>/ but for metadata.generateName and the name of the
+// ConfigMap it mounts, and every script ConfigMap in the workflow folder is
+// the engine folder's but for its name (<workflow>-<engine's name>).
 func TestJobsAreTheEnginesObjects(t *testing.T) {
 	schemas(t)
 	for _, c := range []struct {
@@ -37,6 +38,7 @@ func TestJobsAreTheEnginesObjects(t *testing.T) {
 			t.Fatalf("%s: %v", name, ds)
 		}
 		jobs, cms := 0, 0
+		renamed := map[string]string{} // workflow's ConfigMap → engine's
 		for _, f := range set.Files {
 			if f.Target != "argo" {
 				continue
@@ -45,9 +47,31 @@ func TestJobsAreTheEnginesObjects(t *testing.T) {
 			if seg, ok := strings.CutPrefix(base, "configmap-"); ok {
 				cms++
 				seg = strings.TrimSuffix(seg, ".yaml")
-				want := set.Get(seg + "/" + c.engine + "/configmap.yaml")
-				if want == nil || string(want.Data) != string(f.Data) {
-					t.Errorf("%s: %s is not the engine folder's configmap.yaml", name, f.Path)
+				wf := set.Get(seg + "/" + c.engine + "/configmap.yaml")
+				if wf == nil {
+					t.Fatalf("%s: no engine configmap.yaml for %s", name, f.Path)
+				}
+				got, err := k8s.Decode(f.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := k8s.Decode(wf.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gm, wm := got["metadata"].(map[string]any), want["metadata"].(map[string]any)
+				gn, wn := gm["name"].(string), wm["name"].(string)
+				if !strings.HasSuffix(gn, "-"+wn) || gm["annotations"].(map[string]any)["rtsap.dev/workflow"] == nil {
+					t.Errorf("%s: %s is named %q, want <workflow>-%s with the workflow annotated", name, f.Path, gn, wn)
+				}
+				renamed[gn] = wn
+				delete(gm, "name")
+				delete(wm, "name")
+				delete(gm["annotations"].(map[string]any), "rtsap.dev/workflow")
+				delete(gm["labels"].(map[string]any), k8s.LabelName)
+				delete(wm["labels"].(map[string]any), k8s.LabelName)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: %s is not the engine folder's configmap.yaml but for its name", name, f.Path)
 				}
 				continue
 			}
@@ -63,7 +87,14 @@ func TestJobsAreTheEnginesObjects(t *testing.T) {
 					continue
 				}
 				jobs++
-				got, err := k8s.Decode([]byte(strings.ReplaceAll(tpl.Resource.Manifest, "{{='{{'}}", "{{")))
+				m := strings.ReplaceAll(tpl.Resource.Manifest, "{{='{{'}}", "{{")
+				for argoName, engineName := range renamed {
+					if !strings.Contains(m, "name: "+argoName+"\n") {
+						t.Errorf("%s: template %s does not mount %s", name, tpl.Name, argoName)
+					}
+					m = strings.ReplaceAll(m, "name: "+argoName+"\n", "name: "+engineName+"\n")
+				}
+				got, err := k8s.Decode([]byte(m))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -184,5 +215,39 @@ func TestBeamStepFlags(t *testing.T) {
 	}
 	if len(c.Env) != 1 || c.Env[0].Name != sink.SecretEnv(&ir.Secret{Name: "kafka-report", Key: "password"}) || c.Env[0].ValueFrom == nil {
 		t.Errorf("secret env %+v, want the runtime's variable by secretKeyRef", c.Env)
+	}
+}
+
+// TestObjectsDeclaredOnce: two workflows running one Spark pipeline, built
+// with the spark target too, declare every Kubernetes object in one file
+// only (plan/apply refuses an object declared twice).
+func TestObjectsDeclaredOnce(t *testing.T) {
+	schemas(t)
+	prog := nightly()
+	w2 := &ir.Workflow{Name: "rerun", Steps: []*ir.Step{{Name: "backtest", Pipeline: prog.Pipelines[0], Pos: at(60)}}, Pos: at(59)}
+	prog.Workflows = append(prog.Workflows, w2)
+	r := backends.NewRegistry()
+	r.MustRegister(Backend)
+	r.MustRegister(spark.Backend)
+	set, ds := r.Generate(prog, []string{"argo", "spark"}, &backends.Options{Version: "test"})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	seen := map[artifact.Object]string{}
+	cms := 0
+	for _, f := range set.Files {
+		if f.Object == nil {
+			continue
+		}
+		if f.Object.Kind == "ConfigMap" && strings.Contains(f.Path, "/argo/configmap-") {
+			cms++
+		}
+		if prev, ok := seen[*f.Object]; ok {
+			t.Errorf("%s %s declared by %s and %s", f.Object.Kind, f.Object.Name, prev, f.Path)
+		}
+		seen[*f.Object] = f.Path
+	}
+	if cms != 2 {
+		t.Errorf("%d script ConfigMaps in workflow folders, want 2", cms)
 	}
 }

@@ -17,6 +17,7 @@ type tasks struct {
 	g        *gen
 	w        *ir.Workflow
 	dir      string // the workflow's output folder, ending in "/"
+	name     string // the workflow's derived object name
 	names    *k8s.Names
 	byStep   map[string]string // step name → task name
 	cms      []pipelineCM      // script ConfigMaps the jobs mount
@@ -126,23 +127,40 @@ func (t *tasks) pipelineStep(st *ir.Step, tpl *Template) bool {
 	if ds.HasErrors() || j == nil {
 		return false
 	}
+	if !t.scriptConfigMap(st, j) {
+		return false
+	}
 	f, err := j.encode(t.dir + "workflowtemplate.yaml, template " + tpl.Name)
 	if err != nil {
 		g.errorf(diag.InternalError, st.Pos, "Cannot encode the batch job", "Step %q: %v", st.Name, err)
 		return false
 	}
 	t.embedded = append(t.embedded, f)
-	if j.cm != nil {
-		// Two pipelines whose derived names collide would need two different
-		// ConfigMaps of one name.
-		if err := g.names.Reserve("ConfigMap", j.cm.Metadata.Name, pl.Name); err != nil {
-			g.errorf(diag.ArgoNameCollision, st.Pos, "Pipeline names collide", "Step %q: %v.", st.Name, err)
-			return false
-		}
-		t.configMap(pl, j.cm)
-	}
 	tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: escapeTemplate(j.manifest),
 		SuccessCondition: j.success, FailureCondition: j.failure}
+	return true
+}
+
+// scriptConfigMap gives the workflow its own copy of the script ConfigMap
+// the job mounts (see jobs.go), named <workflow>-<engine's name>; false
+// when that name is taken.
+func (t *tasks) scriptConfigMap(st *ir.Step, j *job) bool {
+	if j.cm == nil || j.mount == nil {
+		return true
+	}
+	name := t.name + "-" + j.cm.Metadata.Name
+	if !j.mount(name) {
+		return true // the job does not read it (spark.mainFile)
+	}
+	// Names that derive alike would need two ConfigMaps of one name.
+	if err := t.g.names.Reserve("ConfigMap", name, fmt.Sprintf("workflow %q, pipeline %q", t.w.Name, st.Pipeline.Name)); err != nil {
+		t.g.errorf(diag.ArgoNameCollision, st.Pos, "Pipeline names collide", "Step %q: %v.", st.Name, err)
+		return false
+	}
+	j.cm.Metadata.Name = name
+	j.cm.Metadata.Labels[k8s.LabelName] = k8s.DeriveName(name, k8s.DNSLabel)
+	j.cm.Metadata.Annotations["rtsap.dev/workflow"] = t.w.Name
+	t.configMap(st.Pipeline, j.cm)
 	return true
 }
 
