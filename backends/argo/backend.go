@@ -10,15 +10,16 @@
 //	                       no schedule)
 //	openlineage.yaml       a ConfigMap with the lineage the exit handler posts
 //	configmap-<pipeline>.yaml
-//	                       the script a Spark or Flink step's job mounts (the
-//	                       ConfigMap of <pipeline>/spark/ or /flink/, same bytes)
+//	                       the script a Spark or Flink step's job mounts: the
+//	                       ConfigMap of <pipeline>/spark/ or /flink/, named
+//	                       <workflow>-<its name> (one object, one artifact)
 //	kustomization.yaml     the folder's manifests, for kubectl apply -k
 //
 // A step runs a batch pipeline on its engine or a custom container. Spark
 // and Flink steps are resource templates that create the spark or flink
 // backend's own object for the pipeline (SparkApplication; FlinkDeployment,
 // or FlinkSessionJob with flink.session, in batch mode) under a
-// generateName, owned by the workflow, and wait on the operator's terminal
+// generateName and mounting the folder's ConfigMap, owned by the workflow, and wait on the operator's terminal
 // states (status.applicationState.state COMPLETED / FAILED;
 // status.jobStatus.state FINISHED / FAILED, CANCELED). Beam steps run the
 // image of the beam backend's program with --bounded.
