@@ -3,7 +3,11 @@ package beamrt
 import (
 	"context"
 	"fmt"
+	"log"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core"
@@ -215,4 +219,32 @@ func (l *Lineage) Summary() string {
 		msg += ": " + err.Error()
 	}
 	return msg
+}
+
+// LineageMain is the lineage of a generated program's run: the transport
+// setting names (its --lineage flag; "" leaves it to the environment), the
+// static job and datasets the compiler embedded, RUNNING every interval. A
+// bad setting is logged and the program runs without lineage.
+func LineageMain(setting string, job []byte, datasets []LineageDataset, interval time.Duration) *Lineage {
+	l, err := OpenLineage(setting, job, datasets)
+	if err != nil {
+		log.Printf("openlineage off: %v", err)
+		return nil
+	}
+	l.Interval = interval
+	return l
+}
+
+// Finish flushes the events for at most 10s and logs what was lost.
+func (l *Lineage) Finish() {
+	l.Close(10 * time.Second)
+	if msg := l.Summary(); msg != "" {
+		log.Print(msg)
+	}
+}
+
+// InterruptContext is cancelled on SIGINT or SIGTERM, so an interrupted run
+// is reported as ABORT.
+func InterruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
