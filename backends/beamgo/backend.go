@@ -90,6 +90,10 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 			if w := op.Window; w != nil && (w.Kind == ir.Cumulate || w.Offset != 0) {
 				unsupported(n, "top-N window of", "the Beam runtime ranks in tumble, hop and session windows without offsets.")
 			}
+		case *ir.Windowing:
+			if w := op.Window; w == nil || w.Kind == ir.Session {
+				unsupported(n, "windowing", "give a tumble, hop or cumulate window.")
+			}
 		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Sink, *ir.Dedupe:
 		default:
 			unsupported(n, fmt.Sprintf("operator %T", op), "unknown to the Beam runtime.")

@@ -138,6 +138,8 @@ func MainGo(pl *ir.Pipeline, opts *backends.Options) ([]byte, error) {
 			w("\t%s := beamrt.Map(%s, %s, %s)\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Union:
 			w("\t%s := beamrt.Union(%s, %s, %s)\n", v(n.ID), scope, ref, strings.Join(ins, ", "))
+		case *ir.Windowing:
+			w("\t%s := beamrt.Windowing(%s, %s, %s)\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Aggregate:
 			late := "_"
 			if op.Late != 0 && sideUsed[n.ID] {

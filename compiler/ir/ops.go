@@ -20,6 +20,7 @@ func (*Pattern) isOp()    {}
 func (*Dedupe) isOp()     {}
 func (*TopN) isOp()       {}
 func (*Union) isOp()      {}
+func (*Windowing) isOp()  {}
 func (*Sink) isOp()       {}
 
 // Connector is an external system a source reads or a sink writes, with its
@@ -352,6 +353,14 @@ type TopN struct {
 	N         int
 	Window    *Window
 	RankField string
+}
+
+// Windowing assigns each input record to its event-time windows (tumble,
+// hop or cumulate) without aggregating: one output record per window.
+// Out = input fields + window_start, window_end (timestamp(3)); the
+// record keeps its own event time.
+type Windowing struct {
+	Window *Window
 }
 
 // Union merges its inputs, which have identical types. Out: that type.

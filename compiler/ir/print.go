@@ -156,6 +156,8 @@ func opName(op Op) string {
 		return "topn"
 	case *Union:
 		return "union"
+	case *Windowing:
+		return "windowing"
 	case *Sink:
 		return "sink"
 	case nil:
@@ -308,6 +310,8 @@ func (pr *printer) node(n *Node) {
 			pr.line(2, "rank %s", quoteField(op.RankField))
 		}
 	case *Union:
+	case *Windowing:
+		pr.window(op.Window)
 	case *Sink:
 		pr.connector(op.Connector)
 		if len(op.Key) > 0 {

@@ -60,7 +60,7 @@ func infer(u *Unit) {
 func payloadCount(n *spec.Node) int {
 	c := 0
 	for _, p := range []bool{n.Source != nil, n.Sink != nil, n.Filter != nil, n.Map != nil, n.Aggregate != nil,
-		n.Rolling != nil, n.Join != nil, n.Lookup != nil, n.Pattern != nil, n.Dedupe != nil, n.TopN != nil, n.Union != nil} {
+		n.Rolling != nil, n.Join != nil, n.Lookup != nil, n.Pattern != nil, n.Dedupe != nil, n.TopN != nil, n.Union != nil, n.Windowing != nil} {
 		if p {
 			c++
 		}
@@ -124,6 +124,8 @@ func (x *inferer) run() {
 				n.EventTime = ""
 			}
 		}
+	case *ir.Windowing:
+		x.windowing(op, s.Windowing)
 	case *ir.Sink:
 		x.sink(op, s.Sink)
 	}
@@ -930,6 +932,36 @@ func (x *inferer) topN(op *ir.TopN, s *spec.TopN) {
 		}
 	}
 	x.n.Out = rtype.RecordOf(fs...)
+}
+
+// windowing assigns windows row by row: tumble, hop and cumulate windows
+// are fixed by the record's own time; a session window is not (it grows
+// with later records), so it needs an #Aggregate.
+func (x *inferer) windowing(op *ir.Windowing, s *spec.Windowing) {
+	in := x.in(0)
+	x.n.Out, x.n.EventTime = in.Out, in.EventTime
+	if s.Window == nil {
+		x.errorf(diag.InvalidWindow, x.n.Pos, "Invalid window", "A windowing needs window: tumble, hop or cumulate, e.g. window: tumble: size: \"1m\".")
+		return
+	}
+	op.Window = x.window(s.Window)
+	if op.Window == nil {
+		return
+	}
+	if op.Window.Kind == ir.Session {
+		x.errorf(diag.InvalidWindow, orRange(s.Window.Kind.Range, s.Window.Range), "Invalid window",
+			"A session window cannot be assigned record by record: its bounds depend on the records that follow. Use an #Aggregate with window: session, or tumble, hop or cumulate here.")
+	}
+	x.eventTime(0, orRange(s.Window.Range, x.n.Pos), "A windowing")
+	fs := append([]rtype.Field(nil), in.Out.Fields...)
+	for _, f := range in.Out.Fields {
+		if f.Name == ir.WindowStart || f.Name == ir.WindowEnd {
+			x.errorf(diag.DuplicateName, s.Window.Range, "Duplicate column",
+				"The input already has a column %q; a windowing adds window_start and window_end. Rename it upstream with a #Map.", f.Name)
+			return
+		}
+	}
+	x.n.Out = rtype.RecordOf(append(fs, windowFields...)...)
 }
 
 func (x *inferer) sink(op *ir.Sink, s *spec.Sink) {

@@ -380,6 +380,8 @@ func skeleton(info *nodeInfo) ir.Op {
 		return &ir.TopN{}
 	case n.Union != nil:
 		return &ir.Union{}
+	case n.Windowing != nil:
+		return &ir.Windowing{}
 	}
 	return &ir.Source{Schema: rtype.InvalidType} // unknown kind: reported by infer
 }

@@ -387,6 +387,8 @@ func (d *decoder) node(nf field, role spec.Role) *spec.Node {
 		n.TopN = t
 	case "union":
 		n.Union = &spec.Union{}
+	case "windowing":
+		n.Windowing = &spec.Windowing{Window: d.window(lookup(v, "window"))}
 	default:
 		if n.Kind.Value == "" {
 			if v.Err() == nil {

@@ -189,7 +189,7 @@ func (r Role) String() string {
 type Node struct {
 	Name  String // the key in sources/transforms/sinks
 	Role  Role
-	Kind  String // "source", "sink", "filter", "map", "aggregate", "rolling", "join", "lookup", "pattern", "dedupe", "topn", "union"
+	Kind  String // "source", "sink", "filter", "map", "aggregate", "rolling", "join", "lookup", "pattern", "dedupe", "topn", "union", "windowing"
 	From  []String
 	Doc   String // description
 	Range diag.Range
@@ -206,6 +206,7 @@ type Node struct {
 	Dedupe    *Dedupe
 	TopN      *TopN
 	Union     *Union
+	Windowing *Windowing
 
 	// Invalid: the front-end reported an error inside this node, so its
 	// payload may be partial. The compiler keeps its name (references to
@@ -396,6 +397,12 @@ type TopN struct {
 	N         Int
 	Window    *Window
 	RankField String // name of the rank column; "" = no rank column
+}
+
+// Windowing assigns each record to its windows without aggregating: one
+// output record per window, with window_start and window_end added.
+type Windowing struct {
+	Window *Window
 }
 
 // Order is one sort key.

@@ -57,6 +57,12 @@ func runCase(t *testing.T, dir string) {
 	if ds := beamgo.Check(pl); ds.HasErrors() {
 		t.Fatalf("beam check: %v", ds)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "input.json")); os.IsNotExist(err) {
+		// query_only upstream (no documented rows; TestEveryCaseHandled
+		// checks the mark): compiled and checked, nothing to run.
+		t.Logf("%s: no documented rows; compiled and checked only", filepath.Base(dir))
+		return
+	}
 	var input []json.RawMessage
 	readJSON(t, filepath.Join(dir, "input.json"), &input)
 	src := pl.Sources()[0]
