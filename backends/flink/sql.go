@@ -138,6 +138,8 @@ func (s *script) markTime() {
 			uses = !op.ProcTime
 		case *ir.TopN:
 			uses = op.Window != nil
+		case *ir.Windowing:
+			uses = true
 		}
 		if !uses {
 			continue
@@ -268,6 +270,8 @@ func (s *script) node(n *ir.Node) {
 		s.dedupe(n, op)
 	case *ir.TopN:
 		s.topN(n, op)
+	case *ir.Windowing:
+		s.windowing(n, op)
 	case *ir.Union:
 		var parts []string
 		for i, id := range n.Inputs {
@@ -456,6 +460,26 @@ func (s *script) aggregate(n *ir.Node, op *ir.Aggregate) {
 		q = "SELECT " + strings.Join(outCols, ", ") + "\nFROM (\n" + indent(q) + "\n)\nWHERE " + s.expr(op.Having, scalarMode, nil)
 	}
 	s.view(n, q)
+}
+
+// windowing is a windowing TVF on its own: the input's columns and the
+// window bounds of every row (window_time, Flink's extra column, is left
+// out: the IR record has none).
+func (s *script) windowing(n *ir.Node, op *ir.Windowing) {
+	in := s.pl.Node(n.Inputs[0])
+	if s.updating[in.ID] {
+		s.unsupported(n, "Windowing %q reads an update stream (an unwindowed aggregate, top-N or keep-last dedupe upstream); Flink's window functions need append-only input.", n.Name)
+	}
+	tc := s.timeAttr(in.ID)
+	if op.Window == nil || tc == "" {
+		s.unsupported(n, "Windowing %q needs a window and an event-time input.", n.Name)
+		return
+	}
+	if s.needTime[n.ID] {
+		s.unsupported(n, "Windowing %q feeds an operator that needs event time, but after Flink's window functions the input's time attribute is a plain column (only window_time is one); window the rows after that operator instead, or use the beam engine.", n.Name)
+	}
+	items := append(cols(in.Out, ""), ident(ir.WindowStart), ident(ir.WindowEnd))
+	s.view(n, "SELECT "+strings.Join(items, ", ")+"\nFROM TABLE(\n  "+s.tvf(n, op.Window, ident(in.Name), tc, nil)+")")
 }
 
 func indent(s string) string {
