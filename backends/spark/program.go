@@ -196,6 +196,8 @@ func (p *program) node(n *ir.Node) {
 		p.dedupe(n, op)
 	case *ir.TopN:
 		p.topN(n, op)
+	case *ir.Windowing:
+		p.windowing(n, op)
 	case *ir.Union:
 		var parts []string
 		for _, in := range n.Inputs {
@@ -319,6 +321,20 @@ func (p *program) aggregate(n *ir.Node, op *ir.Aggregate) {
 	}
 	body.WriteString("return df")
 	p.def(n, body.String())
+}
+
+// windowing selects the window column without grouping: Spark expands a
+// row into one row per hop window, as the spec means.
+func (p *program) windowing(n *ir.Node, op *ir.Windowing) {
+	in := p.pl.Node(n.Inputs[0])
+	p.updating[n.ID], p.windowed[n.ID] = p.updating[in.ID], p.windowed[in.ID]
+	if op.Window == nil || in.EventTime == "" {
+		p.unsupported(n, "Windowing %q needs a window and an event-time input.", n.Name)
+		return
+	}
+	wname := fresh("_window", in.Out)
+	sel := selectCols(in.Out, "") + ", " + colExpr("", wname, "start") + ".alias(\"window_start\"), " + colExpr("", wname, "end") + ".alias(\"window_end\")"
+	p.def(n, "df = "+fn(in.ID)+"(wm).withColumn("+pyStr(wname)+", "+p.windowCol(n, op.Window, in.EventTime)+")\nreturn df.select("+sel+")")
 }
 
 func (p *program) rolling(n *ir.Node, op *ir.Rolling) {
