@@ -102,6 +102,8 @@ func unsupportedDetail(n *ir.Node) string {
 		what = "a dedupe"
 	case *ir.TopN:
 		what = "a top-N"
+	case *ir.Windowing:
+		what = "a window assignment (windowing)"
 	case *ir.DeadLetter:
 		what = "a dead-letter output"
 	case *ir.LateOutput:
