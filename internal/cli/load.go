@@ -24,12 +24,19 @@ func loadAndCompile(env *Env, opts loadOptions, args []string) (*ir.Program, *sp
 	}
 	f, ds := cuespec.Load(&cuespec.Config{Dir: env.Dir, Env: opts.Env}, args)
 	var prog *ir.Program
-	if f != nil && (!ds.HasErrors() || len(f.Pipelines) > 0) {
-		// The front-end returns a best-effort model even with errors, so the
-		// compiler can report the rest of the problems in the same run. What
-		// the front-end already reported at a position is not repeated.
+	if f != nil && (!ds.HasErrors() || len(f.Pipelines) > 0 || len(f.Workflows) > 0) {
+		// The front-end returns a partial model even with errors (what it
+		// reported is marked Invalid in it), so the compiler reports the
+		// rest of the problems in the same run. What the front-end already
+		// reported at a position is not repeated.
+		cenv := opts.Env
+		for _, d := range ds {
+			if d.Code == diag.UnknownEnvironment {
+				cenv = "" // reported once, by the front-end
+			}
+		}
 		var cds diag.Diagnostics
-		prog, cds = compiler.Compile(f, &compiler.Config{Env: opts.Env})
+		prog, cds = compiler.Compile(f, &compiler.Config{Env: cenv})
 		ds = ds.Extend(withoutRepeats(cds, ds))
 	}
 	return prog, f, ds.Sort()
