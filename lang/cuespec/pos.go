@@ -28,8 +28,8 @@ type posMap struct {
 	byPath map[string]token.Pos
 	// byValue: filename + value offset → label position.
 	byValue map[valueKey]token.Pos
-	// lines caches lineStarts by display name.
-	lines map[string][]int
+	// lines caches lineStarts by file name.
+	lines map[string]lineIndex
 }
 
 type valueKey struct {
@@ -97,27 +97,42 @@ func endPos(src []byte, starts []int) diag.Pos {
 }
 
 // lineStarts returns the bytes of a user file and the offsets at which
-// its lines start; nil when its bytes are unknown.
+// its lines start; nil when its bytes are unknown. Cached by CUE's file
+// name: it is asked for every position.
 func (pm *posMap) lineStarts(filename string) ([]byte, []int) {
+	if li, ok := pm.lines[filename]; ok {
+		return li.src, li.starts
+	}
+	var li lineIndex
 	name := pm.display(filename)
-	src, ok := pm.loader.file.Sources[name]
-	if !ok {
+	if strings.HasPrefix(name, stdlib.Module+"/") {
+		// Schema files have no bytes here, ever.
+		if pm.lines == nil {
+			pm.lines = map[string]lineIndex{}
+		}
+		pm.lines[filename] = li
 		return nil, nil
 	}
-	if ls, ok := pm.lines[name]; ok {
-		return src, ls
-	}
-	ls := []int{0}
-	for i, c := range src {
-		if c == '\n' {
-			ls = append(ls, i+1)
+	if src, ok := pm.loader.file.Sources[name]; ok {
+		li.src, li.starts = src, []int{0}
+		for i, c := range src {
+			if c == '\n' {
+				li.starts = append(li.starts, i+1)
+			}
 		}
+		// Only a known file is cached: its bytes may be added later.
+		if pm.lines == nil {
+			pm.lines = map[string]lineIndex{}
+		}
+		pm.lines[filename] = li
 	}
-	if pm.lines == nil {
-		pm.lines = map[string][]int{}
-	}
-	pm.lines[name] = ls
-	return src, ls
+	return li.src, li.starts
+}
+
+// lineIndex is the bytes of a user file and where its lines start.
+type lineIndex struct {
+	src    []byte
+	starts []int
 }
 
 // rng is the range starting at p; for a string literal in a user file it
