@@ -2,6 +2,7 @@ package beamrt
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -56,7 +57,7 @@ func Build(s beam.Scope, e *Encoded) (*Graph, error) {
 		if fused[n.ID] {
 			continue
 		}
-		if _, ok := n.Op.(*ir.Source); ok && !e.Plan.Options.NoFusion {
+		if src, ok := n.Op.(*ir.Source); ok && !e.Plan.Options.NoFusion && isKafka(src.Connector.Kind) {
 			if chain, agg, ok := fusedChain(e.Pipeline, n); ok {
 				out, dead := fusedAggregate(s, e, n, chain, agg)
 				g.dead[n.ID] = dead
@@ -110,8 +111,6 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 		out = Map(sc, ref, ins[0])
 	case *ir.Union:
 		out = Union(sc, ref, ins...)
-	case *ir.Windowing:
-		out = Windowing(sc, ref, ins[0])
 	case *ir.Aggregate:
 		var late beam.PCollection
 		out, late, err = Aggregate(sc, ref, ins[0])
@@ -141,16 +140,33 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 	return nil
 }
 
-// Source reads a Kafka source node: the rows, and the malformed records
-// (ir.DeadLetterType rows; empty unless the policy is deadletter).
+// SourceKinds are the source connectors the Beam runtime reads.
+var SourceKinds = []string{"file", "http", "kafka", "s3", "upsert-kafka"}
+
+func isKafka(kind string) bool { return kind == "kafka" || kind == "upsert-kafka" }
+
+// Source reads a source node: the rows, and the malformed records
+// (ir.DeadLetterType rows; empty unless the policy is deadletter). Kafka
+// topics, files and S3 objects (bounded), and HTTP polling.
 func Source(s beam.Scope, ref NodeRef) (rows, dead beam.PCollection, err error) {
 	_, n, err := ref.resolve()
 	if err != nil {
 		return rows, dead, err
 	}
-	src := n.Op.(*ir.Source)
-	if k := src.Connector.Kind; k != "kafka" && k != "upsert-kafka" {
-		return rows, dead, fmt.Errorf("source %q: connector %q is not supported by the Beam runtime (kafka)", n.Name, k)
+	src, ok := n.Op.(*ir.Source)
+	if !ok {
+		return rows, dead, fmt.Errorf("node %q is not a source", n.Name)
+	}
+	switch k := src.Connector.Kind; k {
+	case "file", "s3":
+		rows, dead = fileSource(s, ref)
+		return rows, dead, nil
+	case "http":
+		rows, dead = httpSource(s, ref)
+		return rows, dead, nil
+	case "kafka", "upsert-kafka":
+	default:
+		return rows, dead, fmt.Errorf("source %q: connector %q is not supported by the Beam runtime (%s)", n.Name, k, strings.Join(SourceKinds, ", "))
 	}
 	imp := beam.Impulse(s)
 	parts := beam.ParDo(s, &listPartitionsFn{NodeRef: ref}, imp)

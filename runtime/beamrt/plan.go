@@ -47,6 +47,11 @@ type Options struct {
 	// NoFusion keeps every operator a separate Beam step (no partial
 	// aggregation in the source's read loop).
 	NoFusion bool
+	// Set overrides string, number or bool connector options of sources
+	// and sinks by node: "NODE.OPTION=VALUE" (the last dot before '='
+	// splits), e.g. "trades.endpoint=http://127.0.0.1:9000". Secrets are
+	// never set here: they are read from the environment.
+	Set []string
 }
 
 // Plan is a pipeline and the run options, encoded for DoFns.

@@ -125,6 +125,10 @@ type topnWindowFn struct {
 	NodeRef
 	t *topnPlan
 	c *nodeCounters
+	// layout: per Out field, the input field it takes, or -1 window_start,
+	// -2 window_end, -3 the rank (an input that already has window columns,
+	// an aggregate's, gets the ranking window's in their place).
+	layout []int
 }
 
 func (fn *topnWindowFn) Setup() error {
@@ -134,7 +138,33 @@ func (fn *topnWindowFn) Setup() error {
 	}
 	fn.t, err = compileTopN(p, n)
 	fn.c = Counters(n.Name)
-	return err
+	if err != nil {
+		return err
+	}
+	in := p.Pipeline.Node(n.Inputs[0]).Out
+	fn.layout = nil
+	for j, f := range n.Out.Fields {
+		switch {
+		case f.Name == "window_start":
+			fn.layout = append(fn.layout, -1)
+		case f.Name == "window_end":
+			fn.layout = append(fn.layout, -2)
+		case fn.t.op.RankField != "" && j == len(n.Out.Fields)-1:
+			fn.layout = append(fn.layout, -3)
+		default:
+			i := -1
+			for k, g := range in.Fields {
+				if g.Name == f.Name {
+					i = k
+				}
+			}
+			if i < 0 {
+				return fmt.Errorf("top-N %q: output field %q is not an input field", n.Name, f.Name)
+			}
+			fn.layout = append(fn.layout, i)
+		}
+	}
+	return nil
 }
 
 func (fn *topnWindowFn) ProcessElement(w typex.Window, _ string, iter func(*Rec) bool, emit func(Rec)) error {
@@ -148,9 +178,20 @@ func (fn *topnWindowFn) ProcessElement(w typex.Window, _ string, iter func(*Rec)
 		rows = append(rows, r.Row)
 	}
 	for i, x := range fn.t.rank(rows) {
-		out := append(row.Row{iw.Start.ToTime().UTC(), iw.End.ToTime().UTC()}, x...)
-		if fn.t.op.RankField != "" {
-			out = append(out, int64(i+1))
+		out := make(row.Row, len(fn.layout))
+		for j, k := range fn.layout {
+			switch k {
+			case -1:
+				out[j] = iw.Start.ToTime().UTC()
+			case -2:
+				out[j] = iw.End.ToTime().UTC()
+			case -3:
+				out[j] = int64(i + 1)
+			default:
+				if k < len(x) {
+					out[j] = x[k]
+				}
+			}
 		}
 		fn.c.out.Add(1)
 		emit(Rec{Row: out, WM: math.MinInt64})
