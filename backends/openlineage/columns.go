@@ -432,6 +432,12 @@ func (l *lineage) node(n *ir.Node, dsOf func(*ir.Node, *ir.Connector) DatasetID)
 		if op.RankField != "" {
 			out.cols[op.RankField] = rank
 		}
+	case *ir.Windowing:
+		inherit(0)
+		passthrough(out, l.in(n, 0), n)
+		if op.Window != nil {
+			l.windowCols(out, n, 0, op.Window)
+		}
 	case *ir.Union:
 		inherit(intsTo(len(n.Inputs))...)
 		if n.Out != nil {
