@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -36,6 +37,7 @@ type joinPlan struct {
 	cols        []expr.Eval
 	ctypes      []*rtype.Type
 	lower, uppr int64 // ms
+	grace       int64 // ms rows are kept past their bound
 }
 
 func compileJoin(p *Plan, n *ir.Node) (*joinPlan, error) {
@@ -61,6 +63,14 @@ func compileJoin(p *Plan, n *ir.Node) (*joinPlan, error) {
 			}
 			j.keys[side] = append(j.keys[side], i)
 		}
+	}
+	// Prism can advance the join's watermark past a row still on its way
+	// from the other input (seen with flattened inputs under load): rows
+	// stay a grace period — the inputs' out-of-orderness bound, at least
+	// a second — past their bound, so such a row still meets them.
+	j.grace = time.Second.Milliseconds()
+	for _, id := range n.Inputs {
+		j.grace = max(j.grace, p.Pipeline.Node(id).MaxOutOfOrderness.Milliseconds())
 	}
 	o := &expr.Options{Inputs: j.types}
 	if op.Where != nil {
@@ -287,18 +297,28 @@ func (fn *intervalJoinFn) ProcessElement(ts beam.EventTime, sp state.Provider, t
 	}
 	fire := batchEnd(rec.WM)
 	if !ok || fire < next || rec.WM < hold {
+		prev := hold
 		if ok {
 			fire, hold = min(fire, next), min(hold, rec.WM)
 		} else {
 			hold = rec.WM
 		}
-		return fn.setTimer(sp, tp, fire, min(hold, fire))
+		hold = min(hold, fire)
+		if ok && prev != hold {
+			fn.Timer.ClearTag(tp, holdTag(prev))
+		}
+		return fn.setTimer(sp, tp, fire, hold)
 	}
 	return nil
 }
 
+// holdTag names the timer by its output hold. Prism (2.77) miscounts
+// holds when a timer is set again for the same firing time with another
+// hold ("negative watermark hold count"); a timer per hold value never is.
+func holdTag(hold int64) string { return strconv.FormatInt(hold, 36) }
+
 func (fn *intervalJoinFn) setTimer(sp state.Provider, tp timers.Provider, fire, hold int64) error {
-	fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithOutputTimestamp(time.UnixMilli(hold)))
+	fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithTag(holdTag(hold)), timers.WithOutputTimestamp(time.UnixMilli(hold)))
 	if err := fn.Next.Write(sp, fire); err != nil {
 		return err
 	}
@@ -308,9 +328,9 @@ func (fn *intervalJoinFn) setTimer(sp state.Provider, tp timers.Provider, fire, 
 // expiry is when no partner of a row can arrive any more.
 func (fn *intervalJoinFn) expiry(r Rec) int64 {
 	if joinAt(r.Row, joinSide) == int64(0) {
-		return r.WM + fn.j.uppr
+		return r.WM + fn.j.uppr + fn.j.grace
 	}
-	return r.WM - fn.j.lower
+	return r.WM - fn.j.lower + fn.j.grace
 }
 
 func (fn *intervalJoinFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provider, _ string, _ timers.Context, emit func(beam.EventTime, Rec)) error {

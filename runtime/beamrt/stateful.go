@@ -26,6 +26,9 @@ func buildStateful(s beam.Scope, ref NodeRef, n *ir.Node, ins []beam.PCollection
 		}
 		out, err := Join(s, ref, ins[0], ins[1])
 		return out, true, err
+	case *ir.Lookup:
+		out, err := Lookup(s, ref, ins[0])
+		return out, true, err
 	}
 	return beam.PCollection{}, false, nil
 }
