@@ -167,6 +167,8 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 				return nil, fmt.Errorf("join %q: %d inputs, want 2", n.Name, len(ins))
 			}
 			w("\t%s, err := beamrt.Join(%s, %s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0], ins[1])
+		case *ir.Lookup:
+			w("\t%s, err := beamrt.Lookup(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Sink:
 			w("\tbeamrt.Sink(%s, %s, %s)\n", scope, ref, ins[0])
 			continue
