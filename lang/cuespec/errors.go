@@ -36,6 +36,8 @@ type errGroup struct {
 // evaluated package, used to list stream names for suggestions; def is the
 // code of errors nothing more specific fits.
 func (l *loader) convertErr(err error, pm *posMap, root cue.Value, def diag.Code) diag.Diagnostics {
+	l.names = map[string][]string{} // of this root
+	defer func() { l.names = nil }()
 	var groups []*errGroup
 	byPath := map[string]*errGroup{}
 	for _, e := range cueerrors.Errors(err) {
@@ -408,7 +410,13 @@ func (l *loader) danglingRef(g *errGroup, pm *posMap, root cue.Value, positions 
 	if !ok || !root.Exists() {
 		return nil, false
 	}
-	names := streamNames(root.LookupPath(cue.MakePath(cue.Str("pipelines"), cue.Str(pipeline))))
+	names, ok := l.names[pipeline]
+	if !ok {
+		// Once per pipeline: with a source in error, every reference of a
+		// 1,000-node pipeline fails and comes here.
+		names = streamNames(root.LookupPath(cue.MakePath(cue.Str("pipelines"), cue.Str(pipeline))))
+		l.names[pipeline] = names
+	}
 	for _, p := range positions {
 		if !pm.isUser(p) {
 			continue
