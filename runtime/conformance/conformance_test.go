@@ -65,9 +65,17 @@ func runCase(t *testing.T, dir string) {
 	}
 	var input []json.RawMessage
 	readJSON(t, filepath.Join(dir, "input.json"), &input)
-	src := pl.Sources()[0]
-	topic := beamrt.Topic(&src.Op.(*ir.Source).Connector)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	// A case over several tables labels each row with "_table": the source
+	// of that name reads it, without the label.
+	topics := map[string]string{}
+	var all []string
+	for _, s := range pl.Sources() {
+		tp := beamrt.Topic(&s.Op.(*ir.Source).Connector)
+		topics[s.Name] = tp
+		all = append(all, tp)
+	}
+	topic := all[0]
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, all...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +88,21 @@ func runCase(t *testing.T, dir string) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, r := range input {
 		var lab map[string]any
-		_ = json.Unmarshal(r, &lab)
+		d := json.NewDecoder(bytes.NewReader(r))
+		d.UseNumber()
+		_ = d.Decode(&lab)
+		to := topic
+		if tb, ok := lab["_table"].(string); ok && len(topics) > 1 {
+			if to, ok = topics[tb]; !ok {
+				t.Fatalf("input row %d: no source named %q", i, tb)
+			}
+			delete(lab, "_table")
+			if r, err = json.Marshal(lab); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// Kafka timestamps order the rows for sources without event time.
-		rec := &kgo.Record{Topic: topic, Value: r, Timestamp: base.Add(time.Duration(i) * time.Millisecond)}
+		rec := &kgo.Record{Topic: to, Value: r, Timestamp: base.Add(time.Duration(i) * time.Millisecond)}
 		if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
