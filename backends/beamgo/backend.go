@@ -13,6 +13,7 @@ package beamgo
 
 import (
 	"fmt"
+	"strings"
 
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -48,13 +49,7 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 	for _, n := range p.Nodes {
 		switch op := n.Op.(type) {
 		case *ir.Source:
-			if k := op.Connector.Kind; k != "kafka" && k != "upsert-kafka" {
-				ds = ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported connector on Beam",
-					"source %q reads from %q; the Beam runtime reads Kafka topics only. Land the data in a Kafka topic, or use the spark engine.", n.Name, k))
-			} else if f := op.Connector.Format; f != "" && f != "json" && f != "avro" {
-				ds = ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported format on Beam",
-					"source %q: format %q; the Beam runtime decodes json and avro.", n.Name, f))
-			}
+			ds = checkSource(ds, n, op)
 		case *ir.Aggregate:
 			if w := op.Window; w != nil {
 				if w.Offset != 0 {
@@ -78,10 +73,7 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 				unsupported(n, "join window of", "the Beam runtime joins in tumble, hop and session windows without offsets.")
 			}
 		case *ir.Lookup:
-			if k := op.Table.Kind; k != "postgres" && k != "timescale" {
-				ds = ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported connector on Beam",
-					"lookup %q reads table connector %q; the Beam runtime looks rows up in postgres and timescale tables.", n.Name, k))
-			}
+			unsupported(n, "lookup join", "not implemented by the Beam runtime yet; use the flink engine.")
 		case *ir.Pattern:
 			for _, why := range cep.Unsupported(op) {
 				unsupported(n, "pattern", why+".")
@@ -103,6 +95,64 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 		}
 	}
 	return ds
+}
+
+// checkSource accepts the sources the runtime reads: Kafka (json, avro),
+// files and S3 objects (jsonl, parquet, avro; bounded) and HTTP polling
+// (json, jsonl).
+func checkSource(ds diag.Diagnostics, n *ir.Node, op *ir.Source) diag.Diagnostics {
+	c := &op.Connector
+	bad := func(summary, format string, args ...any) diag.Diagnostics {
+		return ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, summary, format, args...))
+	}
+	f := c.Format
+	switch c.Kind {
+	case "kafka", "upsert-kafka":
+		if f != "" && f != "json" && f != "avro" {
+			return bad("Unsupported format on Beam", "source %q: format %q; the Beam runtime decodes json and avro from Kafka.", n.Name, f)
+		}
+	case "file", "s3":
+		switch f {
+		case "", "json", "jsonl", "parquet", "avro":
+		default:
+			return bad("Unsupported format on Beam", "source %q: format %q; the Beam runtime reads jsonl (json), parquet and avro files.", n.Name, f)
+		}
+		if c.Kind == "s3" && strings.ContainsAny(c.String("path", ""), "{}") {
+			return bad("Unsupported connector option on Beam", "source %q: path %q has partition placeholders; the Beam runtime reads every object under a plain prefix. Name the prefix.", n.Name, c.String("path", ""))
+		}
+		if !op.Bounded {
+			return bad("Unsupported connector option on Beam", "source %q: the Beam runtime reads %s sources bounded (the files present at start); set bounded: true.", n.Name, c.Kind)
+		}
+	case "http":
+		if f != "" && f != "json" && f != "jsonl" {
+			return bad("Unsupported format on Beam", "source %q: format %q; the Beam runtime decodes json and jsonl responses.", n.Name, f)
+		}
+		if m := strings.ToUpper(c.String("method", "GET")); m != "GET" && m != "POST" {
+			return bad("Unsupported connector option on Beam", "source %q: method %q; the Beam runtime polls with GET or POST.", n.Name, m)
+		}
+		for _, k := range []string{"records", "cursor.field"} {
+			if p := connString(c, k); strings.ContainsAny(p, "[]*") {
+				return bad("Unsupported connector option on Beam", "source %q: %s %q; the Beam runtime follows $.field.field paths only.", n.Name, k, p)
+			}
+		}
+	default:
+		return bad("Unsupported connector on Beam", "source %q reads from %q; the Beam runtime reads Kafka topics, files, S3 objects and HTTP (polling). Land the data in one of them, or use the spark engine.", n.Name, c.Kind)
+	}
+	return ds
+}
+
+// connString reads a string option, "a.b" reaching into a nested one.
+func connString(c *ir.Connector, key string) string {
+	head, rest, nested := strings.Cut(key, ".")
+	if !nested {
+		return c.String(key, "")
+	}
+	if o, ok := c.Option(head); ok {
+		if sub, ok := o.Value.([]ir.Option); ok {
+			return connString(&ir.Connector{Options: sub}, rest)
+		}
+	}
+	return ""
 }
 
 func fedByStateless(p *ir.Pipeline, id ir.NodeID) bool {

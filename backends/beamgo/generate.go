@@ -15,6 +15,7 @@ import (
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/runtime/sink"
 )
 
 func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
@@ -76,7 +77,7 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 	w("// or a portable job service with --runner=universal --endpoint=HOST:PORT\n")
 	w("// (Flink and Spark job servers). Step names are the spec's node names.\n")
 	w("package main\n\n")
-	w("import (\n\t\"context\"\n\t\"flag\"\n\t\"log\"\n\t\"time\"\n\n")
+	w("import (\n\t\"context\"\n\t\"flag\"\n\t\"log\"\n\t\"strings\"\n\t\"time\"\n\n")
 	w("\t\"github.com/apache/beam/sdks/v2/go/pkg/beam\"\n")
 	w("\t_ \"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism\"\n")
 	w("\t_ \"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal\"\n\n")
@@ -88,13 +89,21 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 	w("\tbounded = flag.Bool(\"bounded\", false, \"read every topic to the offsets present at start, then stop\")\n")
 	w("\tstartOffset = flag.String(\"start-offset\", \"\", \"earliest or latest (default: each source's startingOffsets)\")\n")
 	w("\tout = flag.String(\"out\", \"\", \"write every sink as JSON lines under this directory instead of its system\")\n")
+	w("\tset setFlags\n")
 	w(")\n\n")
+	w("func init() {\n\tflag.Var(&set, \"set\", \"override a source or sink option, NODE.OPTION=VALUE (repeatable; e.g. an endpoint, bucket or url)\")\n}\n\n")
+	w("// setFlags collects --set flags.\ntype setFlags []string\n\n")
+	w("func (f *setFlags) String() string { return strings.Join(*f, \",\") }\n\n")
+	w("func (f *setFlags) Set(v string) error {\n\tif _, _, _, err := beamrt.ParseSet(v); err != nil {\n\t\treturn err\n\t}\n\t*f = append(*f, v)\n\treturn nil\n}\n\n")
+	writeEndpoints(w, pl)
 	w("func main() {\n\tflag.Parse()\n\tbeam.Init()\n")
-	w("\tenc, err := beamrt.Encode(pipeline(), beamrt.Options{Brokers: *brokers, DSN: *dsn, Bounded: *bounded, StartOffset: *startOffset, OutDir: *out})\n")
+	w("\tenc, err := beamrt.Encode(pipeline(), beamrt.Options{Brokers: *brokers, DSN: *dsn, Bounded: *bounded, StartOffset: *startOffset, OutDir: *out, Set: set})\n")
 	w("\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
 	w("\tp, s := beam.NewPipelineWithRoot()\n")
 	w("\tif err := build(s, enc); err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
 	writeLineageRun(w)
+	w("\t// --out files of in-process workers are published whole at the end.\n")
+	w("\tif err := beamrt.CloseSinkFiles(); err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
 	w("}\n\n")
 
 	// build: one step per node, in topological order.
@@ -167,8 +176,6 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 				return nil, fmt.Errorf("join %q: %d inputs, want 2", n.Name, len(ins))
 			}
 			w("\t%s, err := beamrt.Join(%s, %s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0], ins[1])
-		case *ir.Lookup:
-			w("\t%s, err := beamrt.Lookup(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Sink:
 			w("\tbeamrt.Sink(%s, %s, %s)\n", scope, ref, ins[0])
 			continue
@@ -196,6 +203,48 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 		return nil, fmt.Errorf("gofmt: %v", err)
 	}
 	return src, nil
+}
+
+// writeEndpoints documents, as a comment, the options --set can override
+// (endpoints, buckets, paths, URLs) and the environment variables secrets
+// are read from; secret values never appear in the program.
+func writeEndpoints(w func(string, ...any), pl *ir.Pipeline) {
+	var lines []string
+	for _, n := range pl.Nodes {
+		var c *ir.Connector
+		switch op := n.Op.(type) {
+		case *ir.Source:
+			c = &op.Connector
+		case *ir.Sink:
+			c = &op.Connector
+		default:
+			continue
+		}
+		for _, o := range c.Options {
+			switch v := o.Value.(type) {
+			case *ir.Secret:
+				env := "$" + sink.SecretEnv(v)
+				if v.Env != "" {
+					env = "$" + v.Env + " (or " + env + ")"
+				}
+				lines = append(lines, fmt.Sprintf("%s %s: secret %s/%s from %s", strconv.Quote(n.Name), strconv.Quote(o.Key),
+					strconv.Quote(v.Name), strconv.Quote(v.Key), strconv.Quote(env)))
+			case string:
+				switch o.Key {
+				case "url", "endpoint", "bucket", "path", "topic", "brokers", "bootstrapServers", "table", "database", "collection":
+					lines = append(lines, fmt.Sprintf("%s %s = %s", strconv.Quote(n.Name), strconv.Quote(o.Key), strconv.Quote(v)))
+				}
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	w("// Connector settings (override with --set NODE.OPTION=VALUE; secrets come\n// from the environment only):\n//\n")
+	for _, l := range lines {
+		w("//\t%s\n", l)
+	}
+	w("\n")
 }
 
 func opName(op ir.Op) string {
