@@ -111,6 +111,8 @@ func (g *Graph) Add(s beam.Scope, e *Encoded, n *ir.Node) error {
 		out = Map(sc, ref, ins[0])
 	case *ir.Union:
 		out = Union(sc, ref, ins...)
+	case *ir.Windowing:
+		out = Windowing(sc, ref, ins[0])
 	case *ir.Aggregate:
 		var late beam.PCollection
 		out, late, err = Aggregate(sc, ref, ins[0])
