@@ -73,7 +73,10 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 				unsupported(n, "join window of", "the Beam runtime joins in tumble, hop and session windows without offsets.")
 			}
 		case *ir.Lookup:
-			unsupported(n, "lookup join", "not implemented by the Beam runtime yet; use the flink engine.")
+			if k := op.Table.Kind; k != "postgres" && k != "timescale" {
+				ds = ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported connector on Beam",
+					"lookup %q reads table connector %q; the Beam runtime looks rows up in postgres and timescale tables.", n.Name, k))
+			}
 		case *ir.Pattern:
 			for _, why := range cep.Unsupported(op) {
 				unsupported(n, "pattern", why+".")

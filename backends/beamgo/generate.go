@@ -103,8 +103,7 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 	w("\tif err := build(s, enc); err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
 	writeLineageRun(w)
 	w("\t// --out files of in-process workers are published whole at the end.\n")
-	w("\tif err := beamrt.CloseSinkFiles(); err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
-	w("}\n\n")
+	w("\tif err := beamrt.CloseSinkFiles(); err != nil {\n\t\tlog.Fatal(err)\n\t}\n}\n\n")
 
 	// build: one step per node, in topological order.
 	w("// build adds one step per spec node.\n")
@@ -176,6 +175,8 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 				return nil, fmt.Errorf("join %q: %d inputs, want 2", n.Name, len(ins))
 			}
 			w("\t%s, err := beamrt.Join(%s, %s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0], ins[1])
+		case *ir.Lookup:
+			w("\t%s, err := beamrt.Lookup(%s, %s, %s)\n\tif err != nil {\n\t\treturn err\n\t}\n", v(n.ID), scope, ref, ins[0])
 		case *ir.Sink:
 			w("\tbeamrt.Sink(%s, %s, %s)\n", scope, ref, ins[0])
 			continue
