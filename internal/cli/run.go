@@ -146,9 +146,13 @@ func runRun(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) int 
 	defer slog.SetDefault(prev)
 
 	brokers := get("brokers")
+	// Only Kafka sources are fed by the synthetic market; files, S3 and
+	// HTTP feeds are read where their connector (or --set) points.
 	var sources []*ir.Node
 	for _, n := range pl.Sources() {
-		sources = append(sources, n)
+		if n.Op.(*ir.Source).Connector.Kind == "kafka" {
+			sources = append(sources, n)
+		}
 	}
 	var feedErr chan error
 	if brokers == "" {
