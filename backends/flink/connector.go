@@ -69,11 +69,22 @@ func (s *script) source(n *ir.Node, op *ir.Source) {
 		switch {
 		case !ok:
 			s.unsupported(n, "Event-time field %q is not in the schema of %q.", et, n.Name)
-		case f.Type.Kind != rtype.Timestamp || f.Type.Precision > 3:
+		case f.Type.Kind != rtype.Timestamp:
 			s.errf(diag.UnsupportedType, n.Pos, "Unsupported type on Flink",
-				"The event-time field %q of %q is %s; a Flink time attribute is a timestamp with at most millisecond precision (timestamp(3)).", et, n.Name, f.Type)
+				"The event-time field %q of %q is %s; a Flink time attribute is a timestamp.", et, n.Name, f.Type)
+		case f.Type.Precision > 3:
+			// A Flink time attribute has at most millisecond precision. A
+			// hidden computed column truncates the time to milliseconds,
+			// as Beam's timestamps are, and becomes the time attribute;
+			// the field itself keeps its precision for the data. Windows
+			// are whole milliseconds, so the rows of each window are the
+			// same.
+			rt := fresh(et+"_rowtime", func(x string) bool { return hasField(schema, x) })
+			s.timeCol[n.ID] = rt
+			wm = ident(rt) + " AS CAST(" + ident(et) + " AS TIMESTAMP(3)),\n  "
+			et = rt
 		}
-		wm = "WATERMARK FOR " + ident(et) + " AS " + plusInterval(ident(et), -op.MaxOutOfOrderness)
+		wm += "WATERMARK FOR " + ident(et) + " AS " + plusInterval(ident(et), -op.MaxOutOfOrderness)
 	}
 	switch op.OnError {
 	case ir.SkipOnError:

@@ -278,6 +278,10 @@ func (s *script) node(n *ir.Node) {
 			in := s.pl.Node(id)
 			if i == 0 {
 				s.timeFrom(n, in)
+			} else if s.timeCol[id] != s.timeCol[n.Inputs[0]] {
+				// UNION ALL is positional: a hidden time column on some
+				// inputs only would misalign the columns.
+				s.unsupported(n, "Union %q merges inputs whose event times differ in precision (timestamp(3) and finer); Flink needs one time attribute type. Give the sources' event-time fields the same precision.", n.Name)
 			}
 			s.updating[n.ID] = s.updating[n.ID] || s.updating[id]
 			parts = append(parts, "SELECT "+strings.Join(s.passCols(in, ""), ", ")+"\nFROM "+ident(in.Name))
