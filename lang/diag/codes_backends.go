@@ -83,6 +83,10 @@ const (
 	ArgoInvalidSchedule Code = 4503
 	// ArgoUnknownDependency: a step depends on a step the workflow lacks.
 	ArgoUnknownDependency Code = 4504
+	// ArgoLineageSettings: openlineage.* settings the workflow's lineage
+	// steps cannot honour (a transport curl cannot speak, a malformed API
+	// key Secret reference, http without a URL).
+	ArgoLineageSettings Code = 4505
 )
 
 func init() {
@@ -92,6 +96,7 @@ func init() {
 		ArgoUnsupportedRetry:  "ArgoUnsupportedRetry",
 		ArgoInvalidSchedule:   "ArgoInvalidSchedule",
 		ArgoUnknownDependency: "ArgoUnknownDependency",
+		ArgoLineageSettings:   "ArgoLineageSettings",
 	})
 }
 
