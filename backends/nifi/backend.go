@@ -33,7 +33,9 @@ var Backend = &backends.Backend{
 	Doc: `NiFi 2.x flow definitions for integration pipelines
 
 Per pipeline, <pipeline>/nifi/flow.json: a flow definition to import with
-"Upload flow definition" (or the NiFi REST API). Sources: kafka, http;
+"Upload flow definition" (or the NiFi REST API), and the flow's OpenLineage
+declaration next to it, nifi/openlineage/job.json (JobEvent with column
+lineage) and run.json (processing_engine nifi). Sources: kafka, http;
 operators: filter, map, union; sinks: kafka, postgres, timescale, mongodb,
 s3. Secrets become sensitive parameters whose values are supplied at
 import. Settings: nifi.version (bundle version, default ` + DefaultVersion + `),

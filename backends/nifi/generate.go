@@ -137,6 +137,11 @@ func generate(g *backends.Gen) (*artifact.Set, diag.Diagnostics) {
 		}
 		set.Add(&artifact.File{Path: artifact.PathSegment(pl.Name) + "/nifi/flow.json", Kind: artifact.JSON, Data: data,
 			Pipeline: pl.Name, Target: "nifi"})
+		lfs, lds := lineageFiles(g.Program, pl, g.Options)
+		ds = ds.Extend(lds)
+		for _, f := range lfs {
+			set.Add(f)
+		}
 	}
 	return set, ds
 }

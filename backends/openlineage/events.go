@@ -48,6 +48,30 @@ func RegisterSQL(engine string, f SQLFunc) {
 	sqlFuncs[engine] = f
 }
 
+var engineVersions = map[string]string{} // engine → default version; under sqlMu
+
+// RegisterEngineVersion records the version an engine's backend targets
+// when the setting <engine>.version is not given (its DefaultVersion), so
+// the processing_engine facet names it; a backend calls it from init.
+func RegisterEngineVersion(engine, defaultVersion string) {
+	sqlMu.Lock()
+	defer sqlMu.Unlock()
+	engineVersions[engine] = defaultVersion
+}
+
+// EngineVersion is the engine version of the processing_engine facet: the
+// setting <engine>.version, else the backend's registered default, else
+// "unspecified".
+func EngineVersion(engine string, opts *backends.Options) string {
+	sqlMu.RLock()
+	def := engineVersions[engine]
+	sqlMu.RUnlock()
+	if def == "" {
+		def = "unspecified"
+	}
+	return opts.Setting(engine+".version", def)
+}
+
 func sqlFor(p *ir.Pipeline, opts *backends.Options) (string, string) {
 	sqlMu.RLock()
 	f := sqlFuncs[p.Engine]
@@ -153,7 +177,7 @@ func Build(prog *ir.Program, p *ir.Pipeline, opts *backends.Options) (*Static, d
 	}
 	st.Run = ol.RunEvent{EventTime: t, Producer: producer, SchemaURL: ol.RunEventSchemaURL, EventType: ol.Other,
 		Run: ol.Run{RunID: DeclarationRunID(prog, p, opts), Facets: &ol.RunFacets{
-			ProcessingEngine: ol.NewProcessingEngine(producer, p.Engine, opts.Setting(p.Engine+".version", "unspecified"), opts.Version),
+			ProcessingEngine: ol.NewProcessingEngine(producer, p.Engine, EngineVersion(p.Engine, opts), opts.Version),
 		}},
 		Job: ol.Job{Namespace: ns, Name: job.Name, Facets: job.Facets}}
 	return st, ds

@@ -16,6 +16,9 @@ import (
 //	openlineage.endpoint       default /api/v1/lineage
 //	openlineage.kafka.topic    default "openlineage"
 //	openlineage.kafka.brokers  default "kafka:9092"
+//	openlineage.apiKeySecret   <secret>/<key>: a Kubernetes Secret key holding the API key; pods
+//	                           that post events get it as OPENLINEAGE_API_KEY (secretKeyRef), sent as
+//	                           "Authorization: Bearer <key>" (Argo's lineage steps, Beam steps)
 //	openlineage.repoURL        web URL of the spec repository (sourceCodeLocation facet)
 //	openlineage.revision       its revision (default HEAD)
 //	<engine>.version           engine version for the processing_engine facet
@@ -26,7 +29,25 @@ const (
 	SetEndpoint     = "openlineage.endpoint"
 	SetKafkaTopic   = "openlineage.kafka.topic"
 	SetKafkaBrokers = "openlineage.kafka.brokers"
+	SetAPIKeySecret = "openlineage.apiKeySecret"
 )
+
+// APIKeyEnv is the environment variable holding the API key, as the
+// runtime's HTTP transport (package lineage) and the OpenLineage clients
+// read it.
+const APIKeyEnv = "OPENLINEAGE_API_KEY"
+
+// Transport is the transport the settings select: openlineage.transport,
+// else http when openlineage.url is set, else console.
+func Transport(opts *backends.Options) string {
+	if t := opts.Setting(SetTransport, ""); t != "" {
+		return t
+	}
+	if opts.Setting(SetURL, "") != "" {
+		return "http"
+	}
+	return "console"
+}
 
 // ListenerConfig is the OpenLineage Java client configuration an engine's
 // listener (Flink, Spark) needs so that its events name the job as the
@@ -37,13 +58,7 @@ const (
 // the pod environment from a Secret.
 func ListenerConfig(p *ir.Pipeline, opts *backends.Options) []ir.KV {
 	url := opts.Setting(SetURL, "")
-	transport := opts.Setting(SetTransport, "")
-	if transport == "" {
-		transport = "console"
-		if url != "" {
-			transport = "http"
-		}
-	}
+	transport := Transport(opts)
 	kv := []ir.KV{
 		{Key: "job.name", Value: JobName(p)},
 		{Key: "job.namespace", Value: Namespace(opts)},

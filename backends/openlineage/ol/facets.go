@@ -323,8 +323,15 @@ type ErrorMessageRunFacet struct {
 
 // NewErrorMessage returns an errorMessage facet for a Go error.
 func NewErrorMessage(producer, message, stack string) *ErrorMessageRunFacet {
+	return NewErrorMessageIn(producer, "GO", message, stack)
+}
+
+// NewErrorMessageIn returns an errorMessage facet for an error of a system
+// written in language (the facet requires one; "UNKNOWN" when the failing
+// code is not rtsapc's, such as a workflow step's container).
+func NewErrorMessageIn(producer, language, message, stack string) *ErrorMessageRunFacet {
 	return &ErrorMessageRunFacet{Base: base(producer, ErrorMessageFacetURL), Message: message,
-		ProgrammingLanguage: "GO", StackTrace: stack}
+		ProgrammingLanguage: language, StackTrace: stack}
 }
 
 // StatisticsFacet is inputStatistics or outputStatistics.
