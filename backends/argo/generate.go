@@ -21,6 +21,7 @@ const (
 	entrypoint          = "main"
 	exitHandler         = "exit-handler"
 	emitLineage         = "emit-lineage"
+	lineageStart        = "lineage-start"
 	onExitTask          = "on-exit"
 )
 
@@ -96,8 +97,9 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 		return nil
 	}
 	dir := artifact.PathSegment(w.Name) + "/argo/"
-	t := &tasks{g: g, w: w, dir: dir, name: name, names: &k8s.Names{}, byStep: map[string]string{}}
-	for _, r := range []string{entrypoint, exitHandler, emitLineage, onExitTask} {
+	lin := g.lineageSettings(w)
+	t := &tasks{g: g, w: w, dir: dir, name: name, names: &k8s.Names{}, byStep: map[string]string{}, lineage: lin}
+	for _, r := range []string{entrypoint, exitHandler, emitLineage, lineageStart, onExitTask} {
 		_ = t.names.Reserve("Template", r, "\x00"+r)
 	}
 
@@ -113,12 +115,22 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 	for _, st := range w.Steps {
 		t.derive(st)
 	}
-	dag := &DAG{Tasks: []*Task{}}
-	var leaves []*Template
+	cmName := name + "-openlineage"
+	if err := g.names.Reserve("ConfigMap", cmName, w.Name); err != nil {
+		g.errorf(diag.ArgoNameCollision, w.Pos, "Workflow names collide", "%v.", err)
+	}
+	// lineage-start posts START before any step: the tasks without
+	// dependencies wait for it (the others follow them). It never holds the
+	// workflow back: its failure or error lets the DAG go on.
+	dag := &DAG{Tasks: []*Task{{Name: lineageStart, Template: lineageStart, ContinueOn: &ContinueOn{Error: true, Failed: true}}}}
+	leaves := []*Template{g.lineageTemplate(lineageStart, "start", cmName, lin)}
 	for _, st := range w.Steps {
 		task, tpl := t.step(st, t.byStep[st.Name])
 		if task == nil {
 			continue
+		}
+		if len(task.Dependencies) == 0 {
+			task.Dependencies = []string{lineageStart}
 		}
 		dag.Tasks = append(dag.Tasks, task)
 		leaves = append(leaves, tpl)
@@ -127,13 +139,9 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 	spec.Templates = append(spec.Templates, leaves...)
 
 	// Exit handler: the spec's onExit step and the lineage emitter, side by side.
-	cmName := name + "-openlineage"
-	if err := g.names.Reserve("ConfigMap", cmName, w.Name); err != nil {
-		g.errorf(diag.ArgoNameCollision, w.Pos, "Workflow names collide", "%v.", err)
-	}
 	exit := &DAG{Tasks: []*Task{{Name: emitLineage, Template: emitLineage}}}
 	spec.Templates = append(spec.Templates, &Template{Name: exitHandler, DAG: exit})
-	spec.Templates = append(spec.Templates, g.lineageTemplate(cmName))
+	spec.Templates = append(spec.Templates, g.lineageTemplate(emitLineage, "end", cmName, lin))
 	if w.OnExit != nil {
 		task, tpl := t.step(w.OnExit, onExitTask)
 		if task != nil {

@@ -119,6 +119,21 @@ func TestJobsAreTheEnginesObjects(t *testing.T) {
 					t.Errorf("%s: generateName %q, engine object named %q", name, gn, wn)
 				}
 				delete(wmeta, "name")
+				// The one change besides the name: a Spark job's listener
+				// hangs its runs under the workflow's run.
+				if got["kind"] == "SparkApplication" {
+					gc := got["spec"].(map[string]any)["sparkConf"].(map[string]any)
+					wc := want["spec"].(map[string]any)["sparkConf"].(map[string]any)
+					parent := map[string]any{"spark.openlineage.parentJobNamespace": "rtsapc",
+						"spark.openlineage.parentJobName": wt.Metadata.Annotations["rtsap.dev/workflow"],
+						"spark.openlineage.parentRunId":   "{{workflow.uid}}"}
+					for k, v := range parent {
+						if gc[k] != v {
+							t.Errorf("%s: template %s: %s = %v, want %v", name, tpl.Name, k, gc[k], v)
+						}
+						gc[k] = wc[k]
+					}
+				}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("%s: template %s creates something else than %s:\n%v\nvs\n%v", name, tpl.Name, wf.Path, got, want)
 				}
@@ -213,8 +228,20 @@ func TestBeamStepFlags(t *testing.T) {
 			t.Errorf("the generated program has no %s", f)
 		}
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != sink.SecretEnv(&ir.Secret{Name: "kafka-report", Key: "password"}) || c.Env[0].ValueFrom == nil {
+	env := map[string]k8s.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if e, ok := env[sink.SecretEnv(&ir.Secret{Name: "kafka-report", Key: "password"})]; !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
 		t.Errorf("secret env %+v, want the runtime's variable by secretKeyRef", c.Env)
+	}
+	// The program's run hangs under the workflow's (lineage.ParentFromEnv)
+	// and goes where the settings say (no URL: the console).
+	if got := env["OPENLINEAGE_PARENT_ID"].Value; got != "rtsapc/w/{{workflow.uid}}" {
+		t.Errorf("OPENLINEAGE_PARENT_ID %q", got)
+	}
+	if got := env["RTSAPC_LINEAGE"].Value; got != "console" || len(c.Env) != 3 {
+		t.Errorf("lineage env %+v, want RTSAPC_LINEAGE=console besides the parent and the secret", c.Env)
 	}
 }
 

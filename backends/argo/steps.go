@@ -8,6 +8,8 @@ import (
 	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/beamgo"
 	"rtsap.dev/rtsapc/backends/k8s"
+	"rtsap.dev/rtsapc/backends/openlineage"
+	"rtsap.dev/rtsapc/backends/spark"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/lang/diag"
 )
@@ -22,6 +24,7 @@ type tasks struct {
 	byStep   map[string]string // step name → task name
 	cms      []pipelineCM      // script ConfigMaps the jobs mount
 	embedded []*artifact.File  // the jobs, for validation
+	lineage  lineageSettings
 }
 
 func (t *tasks) derive(st *ir.Step) {
@@ -130,15 +133,41 @@ func (t *tasks) pipelineStep(st *ir.Step, tpl *Template) bool {
 	if !t.scriptConfigMap(st, j) {
 		return false
 	}
+	t.sparkParent(j)
 	f, err := j.encode(t.dir + "workflowtemplate.yaml, template " + tpl.Name)
 	if err != nil {
 		g.errorf(diag.InternalError, st.Pos, "Cannot encode the batch job", "Step %q: %v", st.Name, err)
 		return false
 	}
 	t.embedded = append(t.embedded, f)
-	tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: escapeTemplate(j.manifest),
+	// The workflow's uid is the one tag Argo must substitute in the
+	// manifest; everything else is protected from substitution.
+	manifest := strings.ReplaceAll(escapeTemplate(j.manifest), ": "+uidPlaceholder+"\n", ": '"+workflowUID+"'\n")
+	tpl.Resource = &Resource{Action: "create", SetOwnerReference: true, Manifest: manifest,
 		SuccessCondition: j.success, FailureCondition: j.failure}
 	return true
+}
+
+// uidPlaceholder stands for {{workflow.uid}} in an embedded manifest until
+// it is escaped (a UUID-shaped value, so the object validates as written);
+// a YAML value of its own, it becomes the quoted tag.
+const uidPlaceholder = "00000000-0000-4000-8000-a7905eb1d0c1"
+
+// sparkParent makes the workflow's run the parent of the Spark listener's
+// runs (spark.openlineage.parent*: the workflow's job and
+// {{workflow.uid}}), in place of the declaration run the spark backend
+// names when the application runs on its own.
+func (t *tasks) sparkParent(j *job) {
+	app, ok := j.obj.(*spark.SparkApplication)
+	if !ok || app.Spec.SparkConf == nil {
+		return
+	}
+	if _, ok := app.Spec.SparkConf["spark.extraListeners"]; !ok {
+		return // no OpenLineage listener
+	}
+	app.Spec.SparkConf["spark.openlineage.parentJobNamespace"] = openlineage.Namespace(t.g.opts)
+	app.Spec.SparkConf["spark.openlineage.parentJobName"] = t.w.Name
+	app.Spec.SparkConf["spark.openlineage.parentRunId"] = uidPlaceholder
 }
 
 // scriptConfigMap gives the workflow its own copy of the script ConfigMap
@@ -192,7 +221,7 @@ func (t *tasks) beamStep(st *ir.Step, tpl *Template) bool {
 	if ep := g.opts.Setting("beam.endpoint", ""); ep != "" {
 		args = append(args, "--runner=universal", "--endpoint="+ep)
 	}
-	tpl.Container = &Container{Image: image, Args: args, Env: env}
+	tpl.Container = &Container{Image: image, Args: args, Env: k8s.SortEnv(append(env, t.lineage.beamEnv(g.parentID(t.w))...))}
 	return true
 }
 

@@ -121,10 +121,17 @@ type DAG struct {
 // Task is one DAG task. The backend writes `dependencies` (never `depends`,
 // and never both: v4's CEL rules reject that).
 type Task struct {
-	Name         string     `json:"name"`
-	Template     string     `json:"template"`
-	Dependencies []string   `json:"dependencies,omitempty"`
-	Arguments    *Arguments `json:"arguments,omitempty"`
+	Name         string      `json:"name"`
+	Template     string      `json:"template"`
+	Dependencies []string    `json:"dependencies,omitempty"`
+	Arguments    *Arguments  `json:"arguments,omitempty"`
+	ContinueOn   *ContinueOn `json:"continueOn,omitempty"`
+}
+
+// ContinueOn lets the DAG go on when the task fails or errors.
+type ContinueOn struct {
+	Error  bool `json:"error,omitempty"`
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Container runs an image.
