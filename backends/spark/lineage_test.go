@@ -1,12 +1,14 @@
 package spark
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/openlineage"
+	"rtsap.dev/rtsapc/backends/openlineage/oltest"
 	"rtsap.dev/rtsapc/compiler"
 	"rtsap.dev/rtsapc/lang/cuespec"
 )
@@ -15,8 +17,10 @@ import (
 // listener configuration is complete (listener, namespace, app name,
 // transport, owner) and its parent job facet names the job and namespace
 // the declarations (and `rtsapc lineage`) use, under the declaration run
-// the build writes to openlineage/run.json.
+// the build writes to openlineage/run.json. Its sql facet is the SQL the
+// program runs, and the job event validates.
 func TestLineageWiring(t *testing.T) {
+	v := oltest.New(t)
 	dir, _ := filepath.Abs("../../examples")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -45,6 +49,21 @@ func TestLineageWiring(t *testing.T) {
 			r, rds := PipelineResources(prog, pl, opts)
 			if rds.HasErrors() || r.Application == nil {
 				t.Fatalf("%s: %v", pl.Name, rds)
+			}
+			stmts, err := programSQL(t, r.ConfigMap.Data[mainFile])
+			if err != nil {
+				t.Fatalf("%s: %v", pl.Name, err)
+			}
+			sql := st.Job.Job.Facets.SQL
+			if sql == nil || len(stmts) == 0 || sql.Query != (&program{sql: stmts}).script() || sql.Dialect != "spark" {
+				t.Errorf("%s: sql facet %+v is not the program's SQL", pl.Name, sql)
+			}
+			data, err := json.Marshal(st.Job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.Validate(data); err != nil {
+				t.Errorf("%s: %v", pl.Name, err)
 			}
 			conf := r.Application.Spec.SparkConf
 			want := map[string]string{

@@ -172,15 +172,6 @@ func sparkDuration(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Microsecond), 10) + " microseconds"
 }
 
-// interval is a Spark SQL interval Column.
-func interval(d time.Duration) string {
-	neg := ""
-	if d < 0 {
-		neg, d = "-", -d
-	}
-	return "F.expr(" + pyStr("INTERVAL "+neg+sparkDuration(d)) + ")"
-}
-
 // pgIdent quotes a PostgreSQL identifier.
 func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

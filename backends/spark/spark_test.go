@@ -315,9 +315,11 @@ func hostile(t *testing.T, file string) []string {
 	return out
 }
 
-// Hostile names and strings: every program compiles, every name and string
-// appears as a Python literal that evaluates to the original, and the
-// manifests validate.
+// Hostile names and strings: every program compiles, every name appears
+// as a Python literal that evaluates to the original, the SQL of the filter
+// is a Python literal that evaluates to the statement with the name quoted
+// and the string escaped (TestHostileSQL lexes such statements as Spark
+// does), and the manifests validate.
 func TestHostileNamesAndStrings(t *testing.T) {
 	names := hostile(t, "names.json")
 	strs := hostile(t, "strings.json")
@@ -339,17 +341,19 @@ func TestHostileNamesAndStrings(t *testing.T) {
 			continue
 		}
 		set.Add(&artifact.File{Path: "h" + string(rune('a'+i%26)) + strings.Repeat("x", i/26) + ".py", Kind: artifact.Python, Data: []byte(py)})
-		if !strings.Contains(py, pyStr(name)) || !strings.Contains(py, pyStr(s)) || !strings.Contains(py, pyStr(sqlIdent(name))) {
-			t.Errorf("%q: name or string literal missing", name)
+		stmt := "SELECT *\nFROM n1\nWHERE (" + sqlIdent(name) + " != " + sqlStr(s) + ")"
+		lit := pyLines(stmt)
+		if !strings.Contains(py, pyStr(name)) || !strings.Contains(py, "N2_SQL = "+lit+"\n") {
+			t.Errorf("%q: name or statement literal missing", name)
 		}
-		checks = append(checks, pyStr(name), pyStr(s), pyStr(sqlIdent(name)))
+		checks = append(checks, pyStr(name), lit)
 	}
 	pyCompile(t, set)
 	// The literals evaluate to the originals in Python.
 	if py, err := exec.LookPath("python3"); err == nil {
 		var want []string
 		for i, name := range names {
-			want = append(want, name, strs[i%len(strs)], sqlIdent(name))
+			want = append(want, name, "SELECT *\nFROM n1\nWHERE ("+sqlIdent(name)+" != "+sqlStr(strs[i%len(strs)])+")")
 		}
 		prog := "import json,sys\nprint(json.dumps([" + strings.Join(checks, ",") + "]))\n"
 		out, err := exec.Command(py, "-c", prog).Output()

@@ -1,0 +1,8 @@
+package spark
+
+import "rtsap.dev/rtsapc/backends/openlineage"
+
+// The sql job facet of a spark pipeline is the script of the SELECTs its
+// program runs (see sql.go); a pipeline whose transformations are not all
+// Spark SQL has none.
+func init() { openlineage.RegisterSQL("spark", SQL) }
