@@ -68,6 +68,7 @@ func (r *receiver) take() []received {
 // environment of the lineage-start and emit-lineage containers.
 type lineageRig struct {
 	dir      string
+	bin      string // folder of the shell and tools to use first ("": the system's)
 	startEnv []k8s.EnvVar
 	endEnv   []k8s.EnvVar
 	ds       diag.Diagnostics
@@ -126,7 +127,13 @@ func (rig *lineageRig) run(t *testing.T, mode, status, failures, apiKey string) 
 		env = rig.endEnv
 	}
 	vars := map[string]string{workflowUID: testRunID, "{{workflow.status}}": status, "{{workflow.failures}}": failures}
-	cmdEnv := []string{"PATH=" + os.Getenv("PATH"), "LINEAGE_DIR=" + rig.dir, "LC_ALL=C"}
+	path := os.Getenv("PATH")
+	shell := "sh"
+	if rig.bin != "" {
+		path = rig.bin + string(os.PathListSeparator) + path
+		shell = filepath.Join(rig.bin, "sh")
+	}
+	cmdEnv := []string{"PATH=" + path, "LINEAGE_DIR=" + rig.dir}
 	for _, e := range env {
 		v := e.Value
 		for k, x := range vars {
@@ -137,7 +144,7 @@ func (rig *lineageRig) run(t *testing.T, mode, status, failures, apiKey string) 
 		}
 		cmdEnv = append(cmdEnv, e.Name+"="+v)
 	}
-	cmd := exec.Command("sh", filepath.Join(rig.dir, "lineage.sh"), mode)
+	cmd := exec.Command(shell, filepath.Join(rig.dir, "lineage.sh"), mode)
 	cmd.Env = cmdEnv
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -210,13 +217,33 @@ func argoFailures(t *testing.T, fs []failure) string {
 // TestLineageScript runs the lineage steps' script with sh and curl against
 // a local receiver, as the pods would: START, the job declarations and the
 // terminal event for each final status, the errorMessage built from hostile
-// failure messages, the API key header, retries; every event validates.
+// failure messages, the API key header, retries; every event validates. It
+// runs with the system's shell and awk, and with BusyBox's (the
+// curlimages/curl image's sh, awk, date, tr and cat) when installed.
 func TestLineageScript(t *testing.T) {
 	needTools(t)
+	t.Run("system", func(t *testing.T) { testLineageScript(t, "") })
+	t.Run("busybox", func(t *testing.T) {
+		bb, err := exec.LookPath("busybox")
+		if err != nil {
+			t.Skip("SKIP: busybox not found (apt-get install busybox): the script is NOT checked with the image's shell and awk")
+		}
+		bin := t.TempDir()
+		for _, tool := range []string{"sh", "awk", "date", "tr", "cat"} {
+			if err := os.Symlink(bb, filepath.Join(bin, tool)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		testLineageScript(t, bin)
+	})
+}
+
+func testLineageScript(t *testing.T, bin string) {
 	v := oltest.New(t)
 	rcv := newReceiver(t)
 	rig := newRig(t, map[string]string{"openlineage.url": rcv.srv.URL + "/", "openlineage.endpoint": "api/v1/lineage",
 		"openlineage.apiKeySecret": "marquez/api-key"})
+	rig.bin = bin
 
 	check := func(what string, got []received, types ...string) []runEvent {
 		t.Helper()
@@ -320,6 +347,7 @@ func TestLineageScript(t *testing.T) {
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusBadRequest) }))
 	defer bad.Close()
 	rig2 := newRig(t, map[string]string{"openlineage.url": bad.URL})
+	rig2.bin = bin
 	if _, stderr := rig2.run(t, "end", "Failed", quoted, ""); !strings.Contains(stderr, "could not post FAIL") {
 		t.Errorf("no report of the refused event: %s", stderr)
 	}
