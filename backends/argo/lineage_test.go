@@ -20,7 +20,9 @@ import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/backends/openlineage/oltest"
+	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/lang/diag"
+	"rtsap.dev/rtsapc/lineage"
 )
 
 const testRunID = "0f8f3c5e-6c2b-4f58-9b1e-2c1d9a7e4b10"
@@ -471,4 +473,72 @@ func TestLineageEvent(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d job declarations, want 2 (backtest, daily-report)", n)
 	}
+}
+
+// argoSubstitute renders a template value as the controller would: the
+// escape tag "{{='{{'}}" yields "{{" and is not read again; other tags are
+// looked up in vars.
+func argoSubstitute(v string, vars map[string]string) string {
+	parts := strings.Split(v, "{{='{{'}}")
+	for i, p := range parts {
+		for k, x := range vars {
+			p = strings.ReplaceAll(p, k, x)
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, "{{")
+}
+
+// TestBeamParentHostile: with every hostile name as the workflow's, the
+// parent a Beam step's program reads (lineage.ParentFromEnv) is the
+// workflow's job and run, and the lineage steps' posts name the same job.
+func TestBeamParentHostile(t *testing.T) {
+	names := append(hostile(t, "names.json"), hostile(t, "strings.json")...)
+	checked := 0
+	for _, name := range names {
+		pl := batchPipeline("report", "beam")
+		w := &ir.Workflow{Name: name, Steps: []*ir.Step{{Name: "report", Pipeline: pl, Pos: at(2)}}, Pos: at(1)}
+		g := &gen{prog: &ir.Program{Pipelines: []*ir.Pipeline{pl}, Workflows: []*ir.Workflow{w}}, opts: &backends.Options{}}
+		g.ctx, g.names = k8s.NewContext(g.prog, g.opts), &k8s.Names{}
+		files := g.workflow(w)
+		if g.ds.HasErrors() {
+			continue // a name Kubernetes cannot derive is reported elsewhere
+		}
+		var wt WorkflowTemplate
+		for _, f := range files {
+			if strings.HasSuffix(f.Path, "/workflowtemplate.yaml") {
+				if err := yaml.Unmarshal(f.Data, &wt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		found := false
+		for _, tpl := range wt.Spec.Templates {
+			for _, e := range containerEnv(tpl) {
+				if e.Name != "OPENLINEAGE_PARENT_ID" {
+					continue
+				}
+				found = true
+				checked++
+				v := argoSubstitute(e.Value, map[string]string{workflowUID: testRunID})
+				p := lineage.ParentFromEnv(func(string) string { return v }, "")
+				if p == nil || p.Job.Namespace != "rtsapc" || p.Job.Name != name || p.Run.RunID != testRunID {
+					t.Errorf("workflow %q: OPENLINEAGE_PARENT_ID %q reads as %+v", name, e.Value, p)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("workflow %q: no OPENLINEAGE_PARENT_ID", name)
+		}
+	}
+	if checked != len(names) {
+		t.Errorf("%d of %d hostile workflow names checked", checked, len(names))
+	}
+}
+
+func containerEnv(tpl *Template) []k8s.EnvVar {
+	if tpl.Container == nil {
+		return nil
+	}
+	return tpl.Container.Env
 }
