@@ -6,11 +6,15 @@
 //
 // The program defines one memoized function per node (n<ID>(wm), wm the
 // extra watermark delay of the query that calls it) and one query per sink.
-// User names appear only inside Python string literals, escaped so that no
-// name can end the literal or hide characters; column names are
-// back-quoted where Spark parses them. Anything Spark cannot compute with
-// the spec's meaning (patterns, OVER and ranking on streams, late outputs,
-// cumulating windows, …) is reported by Check at the spec node.
+// Sources and sinks are DataFrame code; every transformation is a Spark SQL
+// SELECT over temporary views of its inputs (sql.go), and the script of
+// those statements is the job's OpenLineage sql facet. User names appear
+// only inside Python string literals, escaped so that no name can end the
+// literal or hide characters; in SQL, column names are back-quoted and
+// strings escaped literals. Anything Spark cannot compute with the spec's
+// meaning (patterns, OVER and ranking on streams, late outputs, cumulating
+// windows, column names equal but for case, …) is reported by Check at the
+// spec node.
 package spark
 
 import (

@@ -168,6 +168,7 @@ func (p *program) node(n *ir.Node) {
 		p.def(n, "raise RuntimeError(\"malformed node\")")
 		return
 	}
+	p.caseClash(n)
 	switch op := n.Op.(type) {
 	case *ir.Source:
 		p.source(n, op)
@@ -222,6 +223,27 @@ func (p *program) node(n *ir.Node) {
 		p.sink(n, op)
 	default:
 		p.unsupported(n, "Operator %T is not supported by the spark backend.", n.Op)
+	}
+}
+
+// caseClash reports output columns whose names differ only in case: Spark
+// resolves names case-insensitively (spark.sql.caseSensitive is false), so
+// every reference to either would be ambiguous. A pair is reported once,
+// at the node that introduces it.
+func (p *program) caseClash(n *ir.Node) {
+	seen := map[string]string{}
+	for _, f := range n.Out.Fields {
+		k := strings.ToLower(f.Name)
+		if prev, ok := seen[k]; ok {
+			for _, in := range n.Inputs {
+				if t := p.pl.Node(in).Out; hasField(t, prev) && hasField(t, f.Name) {
+					return
+				}
+			}
+			p.diags = p.diags.Append(diag.Errorf(diag.UnrepresentableName, n.Pos, "Column names equal but for case", "%q has columns %q and %q; Spark resolves column names case-insensitively, so either name would be ambiguous. Rename one.", n.Name, prev, f.Name))
+			return
+		}
+		seen[k] = f.Name
 	}
 }
 

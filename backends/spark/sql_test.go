@@ -13,6 +13,7 @@ import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/openlineage"
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/lang/diag"
 )
 
 // pyUnquote decodes a literal written by pyStr (the escapes it writes and
@@ -379,5 +380,31 @@ func TestIndent(t *testing.T) {
 	want := "  SELECT `a\nb``\n`, 'it\\'s `\\\\'\n  FROM n1"
 	if got := indent(q); got != want {
 		t.Errorf("indent(%q) = %q, want %q", q, got, want)
+	}
+}
+
+// Columns equal but for case are rejected at the node: Spark would find
+// either name ambiguous.
+func TestCaseClash(t *testing.T) {
+	sch := rec(f("price", tStr), f("Price", tStr), f("ts", tTS))
+	b := newPipeline("clash")
+	src := b.add("src", kafkaSource("t", sch, "ts", 0), sch, "ts")
+	b.pl.Node(src).Pos = diag.Range{Filename: "p.cue", Start: diag.Pos{Line: 4, Column: 3}}
+	b.add("out", kafkaSink("o"), sch, "", src)
+	var got []string
+	for _, d := range Backend.Check(b.pl, nil) {
+		if d.Severity == diag.Error {
+			at := "?"
+			if d.Subject != nil {
+				at = d.Subject.String()
+			}
+			got = append(got, at+" "+d.Code.String())
+		}
+	}
+	if strings.Join(got, ",") != "p.cue:4:3 RTS4004" {
+		t.Errorf("got %v, want one RTS4004 at the source", got)
+	}
+	if q, _ := SQL(hostilePipeline("None", "x"), nil); q == "" {
+		t.Error("a plain pipeline is rejected")
 	}
 }
