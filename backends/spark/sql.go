@@ -30,15 +30,18 @@ type sqlStmt struct {
 // sqlStr quotes a Spark SQL string literal. Spark unescapes backslash
 // sequences in literals (spark.sql.parser.escapedStringLiterals is false by
 // default), so \ and ' are escaped; line breaks and tabs are written \n, \r,
-// \t; '$' is written \u0024 so that no ${…} reaches variable substitution;
+// \t; the '$' of "${" is written \u0024 so that no ${…} reaches variable
+// substitution (which the program also disables);
 // every other character outside printable ASCII is a \uXXXX escape (UTF-16
 // units), so the statement text holds no control, invisible or
 // direction-changing character.
 func sqlStr(s string) string {
 	var b strings.Builder
 	b.WriteByte('\'')
-	for _, r := range s {
+	for i, r := range s {
 		switch {
+		case r == '$' && strings.HasPrefix(s[i+1:], "{"):
+			b.WriteString(`\u0024`)
 		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '\'':
@@ -49,7 +52,7 @@ func sqlStr(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case r >= 0x20 && r < 0x7f && r != '$':
+		case r >= 0x20 && r < 0x7f:
 			b.WriteRune(r)
 		default:
 			for _, u := range utf16.Encode([]rune{r}) {
@@ -178,8 +181,12 @@ func inputView(id ir.NodeID, wm string) viewDF { return viewDF{view(id), fn(id) 
 // constant holding the query, and n's function, which evaluates every view's
 // DataFrame first (evaluating one registers the views its own query reads,
 // possibly of the same node with another watermark delay), then registers
-// them and runs the query. Spark analyzes the query at once, binding it to
-// these DataFrames, so later registrations do not change it.
+// them and runs the query. Spark analyzes the query at once (classic
+// PySpark, as spark-submit runs main.py: spark.sql returns an analyzed
+// Dataset), binding it to these DataFrames, so later registrations of the
+// same names do not change it. PySpark formats the text only when spark.sql
+// is given keyword arguments, which it never is, so braces in names are
+// plain text.
 func (p *program) sqlDef(n *ir.Node, query string, views ...viewDF) {
 	p.sql = append(p.sql, sqlStmt{id: n.ID, query: query})
 	p.defs = append(p.defs, "# Node "+fmt.Sprint(n.ID)+" in Spark SQL: view "+view(n.ID)+" of the OpenLineage sql facet.\n"+sqlConst(n.ID)+" = "+pyLines(query)+"\n")

@@ -2,6 +2,7 @@ package spark
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/backends/openlineage"
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
 	"rtsap.dev/rtsapc/lang/diag"
 )
 
@@ -248,7 +250,7 @@ func sparkTokens(sql string) ([]sqlToken, error) {
 				}
 				if sql[j] != '\\' {
 					r, n := utf8.DecodeRuneInString(sql[j:])
-					if r >= 0x80 || r < 0x20 || r == '$' {
+					if r >= 0x80 || r < 0x20 || strings.HasPrefix(sql[j:], "${") {
 						return nil, fmt.Errorf("raw %q in a string literal", r)
 					}
 					units = append(units, utf16.Encode([]rune{r})...)
@@ -301,8 +303,8 @@ func sparkTokens(sql string) ([]sqlToken, error) {
 // Hostile names and strings in Spark SQL: the facet of every hostile
 // pipeline lexes (as Spark's lexer reads it) token for token as a plain
 // one's (name "x", string "y"), with each identifier and string literal
-// decoding to the spec's name or string in its place, and no comment or raw
-// control, non-ASCII or '$' character in a literal. The program disables
+// decoding to the spec's name or string in its place, and no comment, raw
+// control or non-ASCII character, or "${" in a literal. The program disables
 // ${…} substitution, the one rewrite Spark applies to SQL text before
 // lexing (names may hold "${").
 func TestHostileSQL(t *testing.T) {
@@ -364,6 +366,7 @@ func TestSQLStr(t *testing.T) {
 		"📈":             `'\uD83D\uDCC8'`,
 		`\u0000`:        `'\\u0000'`,
 		"--x/*y*/":      `'--x/*y*/'`,
+		"$1 $":          `'$1 $'`,
 	} {
 		if got := sqlStr(s); got != want {
 			t.Errorf("sqlStr(%q) = %s, want %s", s, got, want)
@@ -406,5 +409,50 @@ func TestCaseClash(t *testing.T) {
 	}
 	if q, _ := SQL(hostilePipeline("None", "x"), nil); q == "" {
 		t.Error("a plain pipeline is rejected")
+	}
+}
+
+// The Spark SQL form of each kind of expression.
+func TestExprSQL(t *testing.T) {
+	x, s, d := ref("x", tI64), ref("s", tStr), ref("d", tDec(18, 6))
+	l := &ir.Expr{Kind: ir.Ref, Type: rtype.ListOf(tI64), Path: []string{"l"}}
+	cases := []struct {
+		e    *ir.Expr
+		mode exprMode
+		want string
+	}{
+		{litE(int64(-5), tI64), scalarMode, "CAST((-5) AS bigint)"},
+		{litE(int64(7), tI32), scalarMode, "7"},
+		{litE(-1.5, tF64), scalarMode, "(-1.5E+00)"},
+		{litE(1e300, tF64), scalarMode, "1E+300"},
+		{litE(math.NaN(), tF64), scalarMode, "CAST('NaN' AS double)"},
+		{litE(ir.Decimal("-0.02"), tDec(18, 6)), scalarMode, "CAST((-0.02BD) AS decimal(18,6))"},
+		{litE([]byte{0x0a, 0xff}, rtype.BytesType), scalarMode, "X'0AFF'"},
+		{litE(nil, tI64), scalarMode, "CAST(NULL AS bigint)"},
+		{litE(-90*time.Second, rtype.DurationType), scalarMode, "INTERVAL -90 seconds"},
+		{call(ir.FnNeg, tI64, litE(int64(-5), tI32)), scalarMode, "(- (-5))"},
+		{call(ir.FnSub, tI64, x, litE(int64(-5), tI32)), scalarMode, "(`x` - (-5))"},
+		{call(ir.FnDiv, tI64, x, litE(int64(2), tI32)), scalarMode, "CAST((`x` DIV nullif(2, 0)) AS bigint)"},
+		{call(ir.FnAdd, tStr, s, litE("${x}", tStr)), scalarMode, `concat(` + "`s`" + `, '\u0024{x}')`},
+		{call(ir.FnIn, tB, s, &ir.Expr{Kind: ir.ListExpr, Type: rtype.ListOf(tStr)}), scalarMode, "FALSE"},
+		{call(ir.FnIn, tB, s, &ir.Expr{Kind: ir.ListExpr, Type: rtype.ListOf(tStr), Args: []*ir.Expr{litE("a", tStr), litE("b", tStr)}}), scalarMode, "(`s` IN ('a', 'b'))"},
+		{call(ir.FnIndex, tI64, l, litE(int64(0), tI64)), scalarMode, "try_element_at(`l`, (CAST(0 AS bigint) + 1))"},
+		{call(ir.FnSubstring, tStr, s, litE(int64(1), tI64), litE(int64(3), tI64)), scalarMode, "substr(`s`, (CAST(1 AS bigint) + 1), (CAST(3 AS bigint) - CAST(1 AS bigint)))"},
+		{call(ir.FnMatches, tB, s, litE(`^\d+$`, tStr)), scalarMode, "(`s` RLIKE '^\\\\d+$')"},
+		{call(ir.FnGreatest, tI64, x, litE(int64(1), tI64)), scalarMode, "CASE WHEN (`x` IS NULL) OR (CAST(1 AS bigint) IS NULL) THEN NULL ELSE greatest(`x`, CAST(1 AS bigint)) END"},
+		{call(ir.FnCond, tI64, call(ir.FnHas, tB, x), x, litE(int64(0), tI64)), scalarMode, "CASE WHEN (`x` IS NOT NULL) THEN `x` ELSE CAST(0 AS bigint) END"},
+		{call(ir.FnRound, tF64, ref("f", tF64), litE(int64(-2), tI32)), scalarMode, "round(`f`, (-2))"},
+		{call(ir.FnCount, tI64), groupMode, "count(1)"},
+		{call(ir.FnSum, tDec(38, 6), d), overMode, "CAST(sum(`d`) OVER w AS decimal(38,6))"},
+		{call(ir.FnAvg, tDec(38, 6), d), groupMode, "CAST((sum(`d`) / count(`d`)) AS decimal(38,6))"},
+		{call(ir.FnStddev, tF64, ref("f", tF64)), groupMode, "stddev_samp(`f`)"},
+		{call(ir.FnTop, rtype.ListOf(tI64), x, litE(int64(3), tI64)), overMode, "slice(sort_array(collect_list(`x`) OVER w, FALSE), 1, 3)"},
+		{call(ir.FnCollect, rtype.ListOf(tI64), x), groupMode, "transform(array_sort(collect_list(CASE WHEN `x` IS NOT NULL THEN named_struct('t', `ts`, 'v', `x`) END)), e -> e.v)"},
+	}
+	for _, c := range cases {
+		g := &exprGen{mode: c.mode, over: "w", timeCol: "ts"}
+		if got := g.gen(c.e); got != c.want || g.diags.HasErrors() {
+			t.Errorf("%s(%v): got %s (%v), want %s", c.e.Fn, c.e.Value, got, g.diags, c.want)
+		}
 	}
 }
