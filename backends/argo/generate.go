@@ -138,8 +138,10 @@ func (g *gen) workflow(w *ir.Workflow) []*artifact.File {
 	spec.Templates = append(spec.Templates, &Template{Name: entrypoint, DAG: dag})
 	spec.Templates = append(spec.Templates, leaves...)
 
-	// Exit handler: the spec's onExit step and the lineage emitter, side by side.
-	exit := &DAG{Tasks: []*Task{{Name: emitLineage, Template: emitLineage}}}
+	// Exit handler: the spec's onExit step and the lineage emitter, side by
+	// side; the emitter's failure (its pod cannot start, say) is not the
+	// workflow's.
+	exit := &DAG{Tasks: []*Task{{Name: emitLineage, Template: emitLineage, ContinueOn: &ContinueOn{Error: true, Failed: true}}}}
 	spec.Templates = append(spec.Templates, &Template{Name: exitHandler, DAG: exit})
 	spec.Templates = append(spec.Templates, g.lineageTemplate(emitLineage, "end", cmName, lin))
 	if w.OnExit != nil {

@@ -34,8 +34,11 @@ import (
 // so its run keeps START only; nothing in Argo can report it.
 //
 // Both steps exit 0 whatever happens: lineage never fails the workflow
-// (and lineage-start is continueOn failed/error, so even a pod that cannot
-// start lets the steps run).
+// (and both tasks are continueOn failed/error, so even a pod that cannot
+// start changes nothing: Argo hands {{workflow.failures}} over in the
+// environment, which Linux caps at 128 KiB a variable, so a list of
+// hundreds of long failure messages keeps emit-lineage from starting and
+// its run without a terminal event).
 //
 // The events are the static parts the compiler writes into the lineage
 // ConfigMap (run.json: the event after "run"; error.json: the errorMessage
