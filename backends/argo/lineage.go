@@ -27,9 +27,13 @@ import (
 // Argo's {{workflow.status}} is Succeeded, Failed or Error. Succeeded is
 // COMPLETE. A workflow stopped with `argo stop` (shutdown strategy Stop)
 // ends Failed, and the nodes the stop cut short carry the controller's
-// message "workflow shutdown with strategy: Stop": that is ABORT.
-// Otherwise Failed and Error are FAIL, with an errorMessage facet listing
-// the failed nodes of {{workflow.failures}} ("<node>: <message>; …"). A
+// message "workflow shutdown with strategy: Stop": that is ABORT (a step
+// whose own failure message is exactly that text would read as a stop too;
+// Argo exposes nothing else that tells). Otherwise Failed and Error are
+// FAIL, with an errorMessage facet listing the failed nodes of
+// {{workflow.failures}} ("<node>: <message>; …", DAG nodes failing only
+// because a child did left out, each string cut at 1000 characters, the
+// list after about 4000). A
 // workflow terminated with `argo terminate` runs no exit handler at all,
 // so its run keeps START only; nothing in Argo can report it.
 //
