@@ -17,9 +17,12 @@ import (
 // embedded in the program as a Python literal. The OpenLineage sql facet is
 // the script of these statements, each as the view its node defines
 // ("CREATE OR REPLACE TEMPORARY VIEW n<ID> AS <select>"), so the facet and
-// the program come from the same strings. Sources, dead letters and sinks
-// stay DataFrame code: they are the job's I/O, which OpenLineage reports as
-// datasets.
+// the program come from the same strings. Sources (views n<ID> of the
+// decoded, watermarked rows), dead letters, lookup tables (views
+// n<ID>_table) and sinks stay DataFrame code: they are the job's I/O, which
+// OpenLineage reports as datasets. A transformation Spark SQL cannot express
+// (streaming deduplication) stays DataFrame code too, and then the job has
+// no sql facet: a script that left it out would not be the job.
 
 // sqlStmt is the SELECT of one transform node.
 type sqlStmt struct {
