@@ -168,7 +168,7 @@ func (r *Registry) Generate(p *ir.Program, targets []string, opts *Options) (*ar
 		g := &Gen{Program: p, Options: opts}
 		for _, pl := range p.Pipelines {
 			if b.Scope == PerPipeline && b.Check != nil {
-				cds := safeCheck(b, pl, opts)
+				cds := attributeLibrary([]*ir.Pipeline{pl}, safeCheck(b, pl, opts))
 				if cds.HasErrors() {
 					if pl.Engine == b.Name {
 						ds = ds.Extend(cds)
@@ -186,7 +186,7 @@ func (r *Registry) Generate(p *ir.Program, targets []string, opts *Options) (*ar
 			g.Pipelines = append(g.Pipelines, pl)
 		}
 		set, gds := safeGenerate(b, g)
-		ds = ds.Extend(gds)
+		ds = ds.Extend(attributeLibrary(g.Pipelines, gds))
 		if set != nil {
 			for _, f := range set.Files {
 				if f.Target == "" {
@@ -231,7 +231,7 @@ func (r *Registry) Check(p *ir.Program, opts *Options) diag.Diagnostics {
 		if !ok || b.Check == nil {
 			continue
 		}
-		ds = ds.Extend(safeCheck(b, pl, opts))
+		ds = ds.Extend(attributeLibrary([]*ir.Pipeline{pl}, safeCheck(b, pl, opts)))
 	}
 	for _, n := range r.Names() {
 		if b := r.byName[n]; b.CheckProgram != nil {

@@ -45,7 +45,11 @@ func infer(u *Unit) {
 			n.MaxOutOfOrderness = max(n.MaxOutOfOrderness, in.MaxOutOfOrderness)
 		}
 		x := &inferer{u: u, n: n, info: info, ins: ins}
+		before := len(u.Diags)
 		x.run()
+		// Problems inside a library definition (finance.#OHLC reading a
+		// field the input lacks) are reported at the user's node.
+		u.Diags = append(u.Diags[:before], diag.Attribute(u.Diags[before:], n.Pos)...)
 		if n.Out == nil {
 			n.Out = rtype.InvalidType
 		}
