@@ -176,7 +176,7 @@ func (r *Registry) Generate(p *ir.Program, targets []string, opts *Options) (*ar
 						first := cds.Errs()[0]
 						ds = ds.Append(&diag.Diagnostic{Severity: diag.Warning, Code: first.Code,
 							Summary: fmt.Sprintf("Pipeline %q skipped for target %s", pl.Name, b.Name),
-							Detail:  fmt.Sprintf("The pipeline's engine is %s; %s cannot express it exactly: %s %s", pl.Engine, b.Name, first.Summary, first.Detail),
+							Detail:  fmt.Sprintf("The pipeline's engine is %s; %s cannot express it exactly (%s): %s", pl.Engine, b.Name, first.Summary, first.Detail),
 							Subject: first.Subject})
 					}
 					continue
