@@ -115,6 +115,10 @@ const (
 	// FlinkMissingOption: a connector lacks an option the Flink connector
 	// needs.
 	FlinkMissingOption Code = 4203
+	// FlinkLineageSettings: openlineage.* settings the FlinkDeployment's
+	// OpenLineage listener cannot honour (a malformed apiKeySecret, an API
+	// key for a session cluster's pods).
+	FlinkLineageSettings Code = 4204
 )
 
 func init() {
@@ -123,6 +127,7 @@ func init() {
 		FlinkRunnerUnsafeName:  "FlinkRunnerUnsafeName",
 		FlinkInvalidDeployment: "FlinkInvalidDeployment",
 		FlinkMissingOption:     "FlinkMissingOption",
+		FlinkLineageSettings:   "FlinkLineageSettings",
 	})
 }
 
@@ -135,6 +140,13 @@ const (
 	SparkInvalidApplication Code = 4301
 	// SparkMissingOption: a connector lacks an option Spark needs.
 	SparkMissingOption Code = 4302
+	// SparkLineageSettings: openlineage.* settings the SparkApplication's
+	// OpenLineage listener cannot honour (a malformed apiKeySecret).
+	SparkLineageSettings Code = 4303
+	// SparkImageVersion: the image tag names a Spark version whose
+	// major.minor differs from sparkVersion, which the program, its
+	// packages and the operator follow (a warning: tags are only names).
+	SparkImageVersion Code = 4304
 )
 
 func init() {
@@ -142,5 +154,7 @@ func init() {
 		SparkNameCollision:      "SparkNameCollision",
 		SparkInvalidApplication: "SparkInvalidApplication",
 		SparkMissingOption:      "SparkMissingOption",
+		SparkLineageSettings:    "SparkLineageSettings",
+		SparkImageVersion:       "SparkImageVersion",
 	})
 }
