@@ -1,7 +1,7 @@
 // Package sink writes rows to external systems for the Beam runtime's sink
 // DoFns and `rtsapc run`. [New] builds a [Writer] from a sink node of the
 // IR; the systems live in sub-packages (pgsink, kafkasink, filesink,
-// mongosink) that know nothing of the IR.
+// mongosink, qdrantsink) that know nothing of the IR.
 //
 // A DoFn opens its Writer in Setup/StartBundle, calls Write with the
 // bundle's rows (or row by row), Flush in FinishBundle and Close in
@@ -68,6 +68,9 @@ type Options struct {
 	Now func() time.Time
 	// BatchRows bounds rows queued before a write (0: each sink's default).
 	BatchRows int
+	// RetryBackoff is the first wait before an HTTP sink (qdrant) retries
+	// a request, doubled at each attempt (0: the sink's default, 200ms).
+	RetryBackoff time.Duration
 }
 
 func (o *Options) lookupEnv(k string) (string, bool) {
@@ -79,7 +82,7 @@ func (o *Options) lookupEnv(k string) (string, bool) {
 
 // Kinds lists the connector kinds New accepts.
 func Kinds() []string {
-	return []string{"file", "kafka", "mongodb", "postgres", "s3", "stdout", "timescale", "upsert-kafka"}
+	return []string{"file", "kafka", "mongodb", "postgres", "qdrant", "s3", "stdout", "timescale", "upsert-kafka"}
 }
 
 // New returns the writer for a sink node, dispatching on its connector's
@@ -113,6 +116,8 @@ func New(node *ir.Node, opts Options) (Writer, error) {
 		w, err = newStdout(node, op, &opts)
 	case "mongodb":
 		w, err = newMongo(node, op, &opts)
+	case "qdrant":
+		w, err = newQdrant(node, op, &opts)
 	default:
 		return nil, fmt.Errorf("sink %q: connector kind %q has no runtime writer (have %s)", node.Name, c.Kind, strings.Join(Kinds(), ", "))
 	}
