@@ -181,6 +181,7 @@ type appBuilder struct {
 	name   string
 	cmName string
 	diags  diag.Diagnostics
+	olEnv  []k8s.EnvVar // the listener's API key (driver environment)
 }
 
 func (a *appBuilder) errf(format string, args ...any) {
@@ -204,6 +205,7 @@ func (a *appBuilder) spec() AppSpec {
 		conf["spark.sql.streaming.stateStore.providerClass"] = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 	}
 	a.lineage(conf)
+	a.checkImage()
 	for _, kv := range dep.Config {
 		conf[kv.Key] = kv.Value
 	}
@@ -243,6 +245,9 @@ func (a *appBuilder) spec() AppSpec {
 			}
 		}
 	}
+	// Only the driver runs the OpenLineage listener: executors never see
+	// the API key.
+	env = append(env, a.olEnv...)
 	env, execEnv = k8s.SortEnv(env), k8s.SortEnv(execEnv)
 	main := "local://" + appMount + "/" + mainFile
 	var cms []NamePath
@@ -322,6 +327,7 @@ func (a *appBuilder) lineage(conf map[string]string) {
 	if o := a.pl.Owner; o != "" {
 		conf["spark.openlineage.job.owners.team"] = o
 	}
+	a.apiKey(transport)
 	// The listener names its jobs after appName in snake_case (and its
 	// action jobs "<app>.<node>.<dataset>"), never exactly as rtsapc does:
 	// the parent facet hangs them under the declared job, through the

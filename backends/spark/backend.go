@@ -39,7 +39,10 @@ Settings: spark.image (docker.io/apache/spark:4.0.4), spark.version
 (4.0.4), spark.serviceAccount (spark-operator-spark), spark.checkpointDir
 (s3a://spark-checkpoints), spark.mainFile (instead of the ConfigMap),
 spark.schedule, spark.schedule.timeZone, openlineage.transport/url/
-endpoint/kafka.topic/kafka.brokers, k8s.schemas.`,
+endpoint/kafka.topic/kafka.brokers, openlineage.apiKeySecret
+(<secret>/<key>: the driver's listener sends it over http, read from
+the Secret), k8s.schemas. An image tagged with another Spark release
+line than spark.version is a warning.`,
 	Scope:    backends.PerPipeline,
 	Check:    check,
 	Generate: generate,
