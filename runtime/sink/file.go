@@ -71,6 +71,7 @@ func objectName(p string, f filesink.Format, shard string) string {
 //	format  jsonl (json: one object per line), csv (with a header line),
 //	        parquet or avro; default from the extension
 //	header  csv: must not be false (the header line is always written)
+//	partitionBy, compression  as for s3
 func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	c := &op.Connector
 	p := c.String("path", "")
@@ -96,13 +97,36 @@ func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 		// Files are appended to; a key cannot be honoured.
 		return nil, fmt.Errorf("file: a file sink cannot upsert on key %q", op.Key)
 	}
-	return filesink.New(filesink.Config{
-		Store:    filesink.Local{Dir: opts.Dir},
-		Name:     objectName(p, f, opts.Shard),
-		Format:   f,
-		Record:   node.Out,
-		AvroName: c.String("recordName", ""),
-	})
+	by, err := stringList(c, "partitionBy")
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	if len(by) > 0 && !strings.HasSuffix(p, "/") {
+		p += "/" // partitions are directories under the path
+	}
+	return fileWriter(filesink.Config{
+		Store:       filesink.Local{Dir: opts.Dir},
+		Name:        p,
+		Format:      f,
+		Record:      node.Out,
+		AvroName:    c.String("recordName", ""),
+		Compression: c.String("compression", ""),
+	}, by, opts.Shard)
+}
+
+// fileWriter is the writer of a file or s3 sink whose cfg.Name is the
+// configured path: one file (objectName), or with partition columns a
+// part-<shard> file in each partition directory under it.
+func fileWriter(cfg filesink.Config, by []string, shard string) (Writer, error) {
+	if len(by) == 0 {
+		cfg.Name = objectName(cfg.Name, cfg.Format, shard)
+		return filesink.New(cfg)
+	}
+	file := "part"
+	if shard != "" {
+		file += "-" + shard
+	}
+	return filesink.NewPartitioned(cfg, by, file+cfg.Format.Ext())
 }
 
 // newStdout writes to Options.Stdout: JSON lines (format json, the

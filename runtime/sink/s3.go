@@ -19,26 +19,27 @@ import (
 //	pathStyle  /<bucket>/<key> addressing (default: true with an endpoint)
 //	accessKey, secretKey  secrets (default $AWS_ACCESS_KEY_ID,
 //	           $AWS_SECRET_ACCESS_KEY, and $AWS_SESSION_TOKEN)
+//	partitionBy  Hive-style directories <path>/<col>=<value>/… (see
+//	           filesink.Partitioned); the columns are left out of the files
+//	compression  parquet: snappy (default), zstd, gzip, none
 //
-// partitionBy and rollover are refused: the runtime writes one object per
-// writer, published at Close.
+// rollover is refused: the runtime writes one object per writer (the Beam
+// runtime: per bundle), published at Close.
 func newS3(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	c := &op.Connector
 	bucket := c.String("bucket", "")
 	if bucket == "" {
 		return nil, fmt.Errorf("s3: the bucket option is required")
 	}
-	for _, k := range []string{"partitionBy", "rollover"} {
-		if _, ok := c.Option(k); ok {
-			return nil, fmt.Errorf("s3: option %s is not supported by the Beam runtime sink", k)
-		}
+	if _, ok := c.Option("rollover"); ok {
+		return nil, fmt.Errorf("s3: option rollover is not supported by the Beam runtime sink (objects are published when each bundle finishes)")
 	}
 	if len(op.Key) > 0 {
 		return nil, fmt.Errorf("s3: an object sink cannot upsert on key %q", op.Key)
 	}
 	prefix := strings.Trim(c.String("path", ""), "/")
 	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("s3: path %q has partition placeholders, which the Beam runtime sink does not fill", prefix)
+		return nil, fmt.Errorf("s3: path %q has partition placeholders, which the Beam runtime sink does not fill; use partitionBy", prefix)
 	}
 	if prefix != "" {
 		prefix += "/"
@@ -51,8 +52,9 @@ func newS3(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if comp := c.String("compression", ""); comp != "" && !(f == filesink.ParquetFormat && comp == "snappy") {
-		return nil, fmt.Errorf("s3: compression %q is not supported for %s (Parquet is written with snappy, Avro with deflate)", comp, f)
+	by, err := stringList(c, "partitionBy")
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
 	}
 	endpoint := c.String("endpoint", "")
 	cl := &s3.Client{
@@ -69,13 +71,14 @@ func newS3(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 		return nil, err
 	}
 	cl.Creds.SessionToken, _ = opts.lookupEnv("AWS_SESSION_TOKEN")
-	return filesink.New(filesink.Config{
-		Store:    filesink.S3{Client: cl, Bucket: bucket},
-		Name:     objectName(prefix, f, opts.Shard),
-		Format:   f,
-		Record:   node.Out,
-		AvroName: c.String("recordName", ""),
-	})
+	return fileWriter(filesink.Config{
+		Store:       filesink.S3{Client: cl, Bucket: bucket},
+		Name:        prefix,
+		Format:      f,
+		Record:      node.Out,
+		AvroName:    c.String("recordName", ""),
+		Compression: c.String("compression", ""),
+	}, by, opts.Shard)
 }
 
 // credential reads a secret option, else the AWS environment variable.

@@ -66,7 +66,7 @@ func TestS3ParquetObject(t *testing.T) {
 		want string
 	}{
 		{map[string]any{"bucket": "lake", "path": "p"}, "$AWS_ACCESS_KEY_ID is not set"},
-		{map[string]any{"bucket": "lake", "path": "p", "partitionBy": []any{"symbol"}}, "partitionBy is not supported"},
+		{map[string]any{"bucket": "lake", "path": "p", "rollover": "5m"}, "rollover is not supported"},
 		{map[string]any{"bucket": "lake", "path": "t/date={date}/"}, "placeholders"},
 		{map[string]any{"path": "p"}, "bucket option is required"},
 	} {

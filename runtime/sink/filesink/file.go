@@ -130,6 +130,9 @@ type Config struct {
 	Record *rtype.Type
 	// Name is the record name in Avro schemas ("" → "Row").
 	AvroName string
+	// Compression of Parquet pages: snappy (""), zstd, gzip or none.
+	// Other formats take only "" (Avro blocks are deflated).
+	Compression string
 }
 
 // Writer writes rows of Record to one file in Format, published at Close.
@@ -156,9 +159,16 @@ func New(cfg Config) (*Writer, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("file: empty path")
 	}
+	plain := cfg.Compression == "none" && (cfg.Format == JSONLFormat || cfg.Format == CSVFormat)
+	if cfg.Compression != "" && cfg.Format != ParquetFormat && !plain {
+		return nil, fmt.Errorf("file %s: compression %q is not supported for %s (Avro blocks are deflated; jsonl and csv are written plain)", cfg.Name, cfg.Compression, cfg.Format)
+	}
 	switch cfg.Format {
 	case JSONLFormat, CSVFormat:
 	case ParquetFormat:
+		if _, err := parquetCodec(cfg.Compression); err != nil {
+			return nil, fmt.Errorf("parquet %s: %w", cfg.Name, err)
+		}
 		if _, err := ParquetSchema(cfg.Record); err != nil {
 			return nil, fmt.Errorf("parquet %s: %w", cfg.Name, err)
 		}
@@ -191,7 +201,7 @@ func (w *Writer) Open(ctx context.Context) error {
 	case JSONLFormat:
 		enc = &jsonlEncoder{j: NewJSONL(obj, w.cfg.Record)}
 	case ParquetFormat:
-		enc, err = newParquetEncoder(obj, w.cfg.Record)
+		enc, err = newParquetEncoder(obj, w.cfg.Record, w.cfg.Compression)
 	case AvroFormat:
 		enc, err = newAvroEncoder(obj, w.cfg)
 	case CSVFormat:
@@ -222,20 +232,48 @@ func (w *Writer) Flush(context.Context) error { return nil }
 
 // Close finishes the format and publishes the file.
 func (w *Writer) Close(ctx context.Context) error {
+	if err := w.finish(ctx); err != nil {
+		return err
+	}
+	return w.commit(ctx)
+}
+
+// finish writes the format's trailer; on failure the object is aborted.
+func (w *Writer) finish(ctx context.Context) error {
+	if w.obj == nil || w.enc == nil {
+		return nil
+	}
+	enc := w.enc
+	w.enc = nil
+	if err := enc.close(); err != nil {
+		w.abort(ctx)
+		return fmt.Errorf("file %s: %w", w.cfg.Name, err)
+	}
+	return nil
+}
+
+// commit publishes a finished object.
+func (w *Writer) commit(ctx context.Context) error {
 	if w.obj == nil {
 		return nil
 	}
-	obj, enc := w.obj, w.enc
-	w.obj, w.enc = nil, nil
+	obj := w.obj
+	w.obj = nil
 	defer open.Delete(w.where)
-	if err := enc.close(); err != nil {
-		obj.Abort(ctx)
-		return fmt.Errorf("file %s: %w", w.cfg.Name, err)
-	}
 	if err := obj.Commit(ctx); err != nil {
 		return fmt.Errorf("file %s: %w", w.cfg.Name, err)
 	}
 	return nil
+}
+
+// abort discards the object.
+func (w *Writer) abort(ctx context.Context) {
+	if w.obj == nil {
+		return
+	}
+	w.obj.Abort(ctx)
+	w.obj, w.enc = nil, nil
+	open.Delete(w.where)
 }
 
 type jsonlEncoder struct{ j *JSONL }

@@ -314,14 +314,33 @@ type parquetEncoder struct {
 	rows []parquet.Row
 }
 
-func newParquetEncoder(out io.Writer, rec *rtype.Type) (*parquetEncoder, error) {
+// parquetCodec is the page codec of a compression option.
+func parquetCodec(name string) (compress.Codec, error) {
+	switch name {
+	case "", "snappy":
+		return &parquet.Snappy, nil
+	case "zstd":
+		return &parquet.Zstd, nil
+	case "gzip":
+		return &parquet.Gzip, nil
+	case "none", "uncompressed":
+		return &parquet.Uncompressed, nil
+	}
+	return nil, fmt.Errorf("compression %q is not one of snappy, zstd, gzip, none", name)
+}
+
+func newParquetEncoder(out io.Writer, rec *rtype.Type, compression string) (*parquetEncoder, error) {
 	root, err := planParquet(rec)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := parquetCodec(compression)
 	if err != nil {
 		return nil, err
 	}
 	schema := parquet.NewSchema("Row", root.node)
 	n := len(schema.Columns())
-	w := parquet.NewWriter(out, schema, parquet.Compression(&parquet.Snappy),
+	w := parquet.NewWriter(out, schema, parquet.Compression(codec),
 		parquet.CreatedBy("rtsapc", "", ""))
 	return &parquetEncoder{w: w, root: root, cols: make([][]parquet.Value, n)}, nil
 }
