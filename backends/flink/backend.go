@@ -42,6 +42,8 @@ flink.stateDir (s3://flink-state; checkpoints, savepoints and HA go under
 keys access-key and secret-key, exposed as AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY), flink.autoscaler, flink.session,
 flink.scriptDir, openlineage.transport/url/endpoint/kafka.topic/kafka.brokers,
+openlineage.apiKeySecret (<secret>/<key>: sent by the listener over http; an
+init container writes it into the pods' openlineage.yml from the Secret),
 k8s.schemas (CRD folder for validation).`,
 	Scope:    backends.PerPipeline,
 	Check:    check,

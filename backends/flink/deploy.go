@@ -141,7 +141,13 @@ type VolumeMount struct {
 type Volume struct {
 	Name      string        `json:"name"`
 	ConfigMap *ConfigMapRef `json:"configMap,omitempty"`
-	EmptyDir  *struct{}     `json:"emptyDir,omitempty"`
+	EmptyDir  *EmptyDir     `json:"emptyDir,omitempty"`
+}
+
+// EmptyDir is an emptyDir volume source; Medium "Memory" keeps its files
+// off the node's disk.
+type EmptyDir struct {
+	Medium string `json:"medium,omitempty"`
 }
 
 // ConfigMapRef names a ConfigMap.
@@ -173,6 +179,7 @@ type deployment struct {
 	sc      *script
 	diags   diag.Diagnostics
 	session string
+	olKey   *k8s.EnvVar // the listener's API key, from its Secret (olauth.go)
 }
 
 func (d *deployment) errf(format string, args ...any) {
@@ -316,6 +323,7 @@ func (d *deployment) lineage(conf map[string]string) {
 		conf["openlineage.transport.topicName"] = d.opts.Setting(SetOLKafkaTopic, "openlineage")
 		conf["openlineage.transport.properties.bootstrap.servers"] = d.opts.Setting(SetOLKafkaBrokers, "kafka:9092")
 	}
+	d.apiKey(transport)
 }
 
 func (d *deployment) resources() Resource {
@@ -373,25 +381,25 @@ func (d *deployment) podTemplate() *PodTemplate {
 	if len(names) == 0 {
 		spec.Volumes = []Volume{{Name: "sql", ConfigMap: &ConfigMapRef{Name: d.cmName}}}
 		main.VolumeMounts = []VolumeMount{{Name: "sql", MountPath: scriptMount, ReadOnly: true}}
-		spec.Containers = []Container{main}
-		return &PodTemplate{Spec: spec}
-	}
-	init := Container{Name: "render-sql", Image: d.image(), Command: []string{"/bin/bash", "-c", renderScript(names)}}
-	for _, n := range names {
-		e, err := k8s.SecretEnv(d.sc.secrets[n])
-		if err != nil {
-			d.errf("%v.", err)
-			continue
+	} else {
+		init := Container{Name: "render-sql", Image: d.image(), Command: []string{"/bin/bash", "-c", renderScript(names)}}
+		for _, n := range names {
+			e, err := k8s.SecretEnv(d.sc.secrets[n])
+			if err != nil {
+				d.errf("%v.", err)
+				continue
+			}
+			e.Name = n
+			init.Env = append(init.Env, e)
 		}
-		e.Name = n
-		init.Env = append(init.Env, e)
+		init.Env = k8s.SortEnv(init.Env)
+		init.VolumeMounts = []VolumeMount{{Name: "sql-template", MountPath: templateMount, ReadOnly: true}, {Name: "sql", MountPath: scriptMount}}
+		main.VolumeMounts = []VolumeMount{{Name: "sql", MountPath: scriptMount, ReadOnly: true}}
+		spec.InitContainers = []Container{init}
+		spec.Volumes = []Volume{{Name: "sql", EmptyDir: &EmptyDir{}}, {Name: "sql-template", ConfigMap: &ConfigMapRef{Name: d.cmName}}}
 	}
-	init.Env = k8s.SortEnv(init.Env)
-	init.VolumeMounts = []VolumeMount{{Name: "sql-template", MountPath: templateMount, ReadOnly: true}, {Name: "sql", MountPath: scriptMount}}
-	main.VolumeMounts = []VolumeMount{{Name: "sql", MountPath: scriptMount, ReadOnly: true}}
-	spec.InitContainers = []Container{init}
+	d.lineagePod(&spec, &main)
 	spec.Containers = []Container{main}
-	spec.Volumes = []Volume{{Name: "sql", EmptyDir: &struct{}{}}, {Name: "sql-template", ConfigMap: &ConfigMapRef{Name: d.cmName}}}
 	return &PodTemplate{Spec: spec}
 }
 
@@ -448,6 +456,10 @@ func (d *deployment) object() any {
 		job.Args = []string{strings.TrimSuffix(d.opts.Setting(SetScriptDir, "/opt/flink/usrlib/sql-scripts"), "/") + "/" + d.name + ".sql"}
 		if len(d.sc.secrets) > 0 || d.sc.s3Creds[0] != nil {
 			d.errf("Pipeline %q uses secrets, which a FlinkSessionJob cannot reference (the session cluster's pods are not rtsapc's); use application mode.", d.pl.Name)
+		}
+		if d.olKey != nil {
+			d.diags = d.diags.Append(diag.Errorf(diag.FlinkLineageSettings, d.pl.Pos, "OpenLineage API key for a session job",
+				"Pipeline %q: %s names a Secret, but the listener of a FlinkSessionJob runs in the session cluster's pods, which are not rtsapc's; configure the key there (openlineage.yml) and drop the setting, or use application mode.", d.pl.Name, openlineage.SetAPIKeySecret))
 		}
 		if !strings.HasPrefix(job.JarURI, "https://") {
 			d.errf("A FlinkSessionJob's jarURI must be an https:// URI (the operator's default allowed scheme); set --set %s=https://….", SetRunnerJar)

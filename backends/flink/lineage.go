@@ -8,7 +8,11 @@ import (
 
 // The sql job facet of a flink pipeline is the script job.sql holds (the
 // same code writes both); a pipeline Flink SQL cannot express has none.
-func init() { openlineage.RegisterSQL("flink", SQL) }
+// Its processing_engine facet names flink.version, default DefaultVersion.
+func init() {
+	openlineage.RegisterSQL("flink", SQL)
+	openlineage.RegisterEngineVersion("flink", DefaultVersion)
+}
 
 // SQL returns the Flink SQL script of pl and its dialect ("flink"), or ""
 // when the pipeline has errors on Flink.
