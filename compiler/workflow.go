@@ -39,7 +39,8 @@ func (c *compiler) workflows() {
 			ActiveDeadline: c.dur(sw.ActiveDeadline, "activeDeadline")}
 		if s := sw.Schedule; s != nil {
 			wf.Schedule = &ir.Schedule{Cron: s.Cron.Value, Timezone: s.Timezone.Value, ConcurrencyPolicy: s.ConcurrencyPolicy.Value,
-				StartingDeadline: c.dur(s.StartingDeadline, "startingDeadline"), Suspend: s.Suspend.Value}
+				StartingDeadline: c.dur(s.StartingDeadline, "startingDeadline"), Suspend: s.Suspend.Value,
+				CronPos: orRange(s.Cron.Range, sw.Range), TimezonePos: orRange(s.Timezone.Range, sw.Range)}
 			if f := strings.Fields(s.Cron.Value); len(f) != 5 && !strings.HasPrefix(s.Cron.Value, "@") {
 				c.errorf(diag.InvalidOption, s.Cron.Range, "Invalid schedule", "cron %q needs five fields (minute hour day-of-month month day-of-week), e.g. \"0 2 * * *\".", s.Cron.Value)
 			}
@@ -246,3 +247,4 @@ func quote(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+

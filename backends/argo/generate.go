@@ -286,15 +286,24 @@ func Duration(d time.Duration) string {
 	return b.String()
 }
 
+// schedPos is a schedule field's position, or the workflow's for IR built
+// without one.
+func schedPos(r diag.Range, w *ir.Workflow) diag.Range {
+	if r.IsValid() {
+		return r
+	}
+	return w.Pos
+}
+
 func (g *gen) checkSchedule(w *ir.Workflow) {
 	s := w.Schedule
 	if err := cronError(s.Cron); err != nil {
-		g.errorf(diag.ArgoInvalidSchedule, w.Pos, "Schedule not understood by Argo",
+		g.errorf(diag.ArgoInvalidSchedule, schedPos(s.CronPos, w), "Schedule not understood by Argo",
 			"Argo would reject the cron expression %q: %v.", s.Cron, err)
 	}
 	if s.Timezone != "" {
 		if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "Local" {
-			g.errorf(diag.ArgoInvalidSchedule, w.Pos, "Unknown timezone",
+			g.errorf(diag.ArgoInvalidSchedule, schedPos(s.TimezonePos, w), "Unknown timezone",
 				"Argo resolves the schedule's timezone as an IANA name (\"America/New_York\", \"UTC\"); %q is not one.", s.Timezone)
 		}
 	}

@@ -433,6 +433,9 @@ type Schedule struct {
 	ConcurrencyPolicy string
 	StartingDeadline  time.Duration
 	Suspend           bool
+	// CronPos and TimezonePos locate the two fields (the workflow's Pos
+	// when the spec has no position for them).
+	CronPos, TimezonePos diag.Range
 }
 
 // Step is a workflow task: a pipeline (resolved) or a container.
