@@ -247,4 +247,3 @@ func quote(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
-
