@@ -12,13 +12,16 @@
 package beamgo
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"rtsap.dev/rtsapc/backends"
 	"rtsap.dev/rtsapc/compiler/ir"
 	"rtsap.dev/rtsapc/lang/diag"
 	"rtsap.dev/rtsapc/runtime/cep"
+	"rtsap.dev/rtsapc/runtime/sink"
 )
 
 // Backend is the beam backend descriptor.
@@ -92,7 +95,9 @@ func Check(p *ir.Pipeline) diag.Diagnostics {
 			if w := op.Window; w == nil || w.Kind == ir.Session {
 				unsupported(n, "windowing", "give a tumble, hop or cumulate window.")
 			}
-		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Sink, *ir.Dedupe:
+		case *ir.Sink:
+			ds = checkSink(ds, n, op)
+		case *ir.DeadLetter, *ir.Filter, *ir.Map, *ir.LateOutput, *ir.Union, *ir.Dedupe:
 		default:
 			unsupported(n, fmt.Sprintf("operator %T", op), "unknown to the Beam runtime.")
 		}
@@ -142,6 +147,27 @@ func checkSource(ds diag.Diagnostics, n *ir.Node, op *ir.Source) diag.Diagnostic
 		return bad("Unsupported connector on Beam", "source %q reads from %q; the Beam runtime reads Kafka topics, files, S3 objects and HTTP (polling). Land the data in one of them, or use the spark engine.", n.Name, c.Kind)
 	}
 	return ds
+}
+
+// checkSink asks runtime/sink, which writes the generated program's sinks,
+// whether it can write this one (kind, options, names, types), so that vet
+// and the runtime cannot drift apart.
+func checkSink(ds diag.Diagnostics, n *ir.Node, op *ir.Sink) diag.Diagnostics {
+	kind := op.Connector.Kind
+	if !slices.Contains(sink.Kinds(), kind) {
+		return ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported sink on Beam",
+			"sink %q writes to %q, for which the Beam runtime has no writer; it writes %s. Write to one of those (and move the data on from there), or use an engine with a %s sink.",
+			n.Name, kind, strings.Join(sink.Kinds(), ", "), kind))
+	}
+	err := sink.Check(n)
+	if err == nil {
+		return ds
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner // New's `sink "name": ` prefix: the name is said below
+	}
+	return ds.Append(diag.Errorf(diag.UnsupportedConnector, n.Pos, "Unsupported sink option on Beam",
+		"sink %q: %v. Change the sink's options accordingly, or use an engine that supports them.", n.Name, err))
 }
 
 // connString reads a string option, "a.b" reaching into a nested one.

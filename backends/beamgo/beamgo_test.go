@@ -160,3 +160,24 @@ func TestGeneratedProgramsBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleSinksRunOnBeam: every sink of the beam examples passes the
+// check (news-sentiment's qdrant sink included), and so do the sinks of
+// nightly-backtest (spark) that the Beam runtime also writes: s3 with
+// partitionBy and zstd, postgres.
+func TestExampleSinksRunOnBeam(t *testing.T) {
+	root := repoRoot(t)
+	for _, ex := range []string{"news-sentiment", "equities-vwap", "volatility-alerts", "trades-quotes-spread", "nightly-backtest"} {
+		prog := compile(t, filepath.Join(root, "examples", ex))
+		for _, pl := range prog.Pipelines {
+			if pl.Engine != "beam" && ex != "nightly-backtest" {
+				continue
+			}
+			for _, d := range beamgo.Check(pl) {
+				if strings.Contains(d.Summary, "sink") {
+					t.Errorf("%s/%s: %v", ex, pl.Name, d)
+				}
+			}
+		}
+	}
+}

@@ -87,8 +87,10 @@ func newFile(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	if !filepath.IsAbs(local) && opts.Dir != "" {
 		local = filepath.Join(opts.Dir, local)
 	}
-	if st, err := os.Stat(local); err == nil && st.IsDir() && !strings.HasSuffix(p, "/") {
-		p += "/"
+	if !opts.check && !strings.HasSuffix(p, "/") {
+		if st, err := os.Stat(local); err == nil && st.IsDir() {
+			p += "/"
+		}
 	}
 	if f == filesink.CSVFormat && !c.Bool("header", true) {
 		return nil, fmt.Errorf("file: csv without a header line is not supported")

@@ -26,7 +26,10 @@ func newQdrant(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qdrant: %w", err)
 	}
-	if !ok || u == "" {
+	if o, _ := c.Option("url"); opts.check && (!ok || isSecret(o)) {
+		u = "http://" + checkPlaceholder + ".invalid:6333" // given at run time (--set, the secret)
+	}
+	if u == "" {
 		return nil, fmt.Errorf("qdrant: the url option is required (the REST API, e.g. http://qdrant:6333)")
 	}
 	key, _, err := secretOnly(c, "apiKey", opts)
@@ -54,4 +57,9 @@ func newQdrant(node *ir.Node, op *ir.Sink, opts *Options) (Writer, error) {
 		HTTP:       opts.HTTPClient,
 		Backoff:    opts.RetryBackoff,
 	})
+}
+
+func isSecret(o ir.Option) bool {
+	_, ok := o.Value.(*ir.Secret)
+	return ok
 }

@@ -71,6 +71,9 @@ type Options struct {
 	// RetryBackoff is the first wait before an HTTP sink (qdrant) retries
 	// a request, doubled at each attempt (0: the sink's default, 200ms).
 	RetryBackoff time.Duration
+
+	// check: New only validates (Check): no file system look-ups.
+	check bool
 }
 
 func (o *Options) lookupEnv(k string) (string, bool) {

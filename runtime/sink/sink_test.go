@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"rtsap.dev/rtsapc/compiler/ir"
+	"rtsap.dev/rtsapc/compiler/rtype"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -50,6 +51,42 @@ func TestNewRefusals(t *testing.T) {
 		_, err := New(sinkNode(tc.kind, tc.format, barType, tc.key, tc.opts), Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: err = %v, want %q", tc.kind, tc.opts, err, tc.want)
+		}
+	}
+}
+
+// Every kind Kinds lists has a writer in New (the beam backend's check
+// trusts the list), and Check refuses what New refuses for the spec's
+// sake while assuming what the run supplies (secrets, urls, brokers).
+func TestKindsDispatchAndCheck(t *testing.T) {
+	for _, k := range Kinds() {
+		err := Check(sinkNode(k, "", barType, nil, nil))
+		if err != nil && strings.Contains(err.Error(), "has no runtime writer") {
+			t.Errorf("kind %s listed but not dispatched: %v", k, err)
+		}
+	}
+	if err := Check(sinkNode("solr", "", barType, nil, nil)); err == nil {
+		t.Error("solr accepted")
+	}
+	vec := rtype.RecordOf(rtype.Field{Name: "id", Type: rtype.StringType}, rtype.Field{Name: "v", Type: rtype.ListOf(rtype.Float32Type)})
+	for _, tc := range []struct {
+		n    *ir.Node
+		want string // "" accepted
+	}{
+		{sinkNode("qdrant", "", vec, []string{"id"}, map[string]any{"collection": "c", "vector": "v"}), ""},
+		{sinkNode("qdrant", "", vec, []string{"id"}, map[string]any{"collection": "c", "vector": "v", "url": &ir.Secret{Name: "q", Key: "url"}}), ""},
+		{sinkNode("qdrant", "", vec, []string{"id"}, map[string]any{"collection": "c", "vector": "v", "url": "http://q:6334"}), "gRPC port"},
+		{sinkNode("postgres", "", barType, nil, map[string]any{"table": "t", "password": &ir.Secret{Name: "pg", Key: "pw"}}), ""},
+		{sinkNode("postgres", "", barType, nil, map[string]any{"table": "t", "password": "literal"}), "secret reference"},
+		{sinkNode("kafka", "", barType, nil, map[string]any{"topic": "t"}), ""},
+		{sinkNode("mongodb", "", barType, nil, map[string]any{"database": "d", "collection": "c", "uri": &ir.Secret{Name: "m", Key: "uri"}}), ""},
+		{sinkNode("s3", "parquet", barType, nil, map[string]any{"bucket": "b", "path": "p/", "partitionBy": []any{"symbol"}, "compression": "zstd"}), ""},
+		{sinkNode("s3", "parquet", barType, nil, map[string]any{"bucket": "b", "path": "p/", "rollover": "1m"}), "rollover"},
+		{sinkNode("file", "", barType, nil, map[string]any{"path": "/nonexistent/dir/out.jsonl"}), ""},
+	} {
+		err := Check(tc.n)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s %v: %v, want %q", tc.n.Op.(*ir.Sink).Connector.Kind, tc.n.Op.(*ir.Sink).Connector.Options, err, tc.want)
 		}
 	}
 }
