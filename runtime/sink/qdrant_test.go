@@ -35,6 +35,10 @@ type fakeQdrant struct {
 	// fail503 answers the next n upserts with 503.
 	fail503 int
 	opID    int
+	// raceCreate: a GET of a missing collection answers 404, then another
+	// writer creates it (size raceSize) before this one's PUT.
+	raceCreate bool
+	raceSize   int
 }
 
 type fakeColl struct {
@@ -98,6 +102,9 @@ func (f *fakeQdrant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 2 && r.Method == http.MethodGet:
 		if c == nil {
 			qdrantErr(w, http.StatusNotFound, fmt.Sprintf("Not found: Collection `%s` doesn't exist!", name))
+			if f.raceCreate {
+				f.colls[name] = &fakeColl{size: f.raceSize, distance: "Cosine", points: map[string]fakePoint{}}
+			}
 			return
 		}
 		qdrantOK(w, map[string]any{"status": "green", "optimizer_status": "ok", "points_count": len(c.points),
@@ -517,5 +524,30 @@ func TestQdrantNoPanic(t *testing.T) {
 	}
 	if _, _, err := w.Point(row.Row{"short"}); err == nil {
 		t.Error("short row accepted")
+	}
+}
+
+// Two writers creating the collection at once: the loser's PUT answers 409
+// and it checks what the winner made.
+func TestQdrantCreateRace(t *testing.T) {
+	f, srv := newFakeQdrant(t, "s3cr3t")
+	f.raceCreate, f.raceSize = true, 3
+	w := openWriter(t, qdrantNode(articleType, []string{"id"}, map[string]any{"url": srv.URL}), qdrantOpts(10))
+	writeAll(t, w, []row.Row{article(t, "a", "h", 1, 2, 3)})
+	var got []string
+	for _, r := range f.requests {
+		got = append(got, r.method+" "+r.path)
+	}
+	if want := "GET /collections/news,PUT /collections/news,GET /collections/news,PUT /collections/news/points"; strings.Join(got, ",") != want {
+		t.Errorf("requests %v, want %s", got, want)
+	}
+	// The winner made another size: refused.
+	f.raceSize = 5
+	w2, err := New(qdrantNode(articleType, []string{"id"}, map[string]any{"url": srv.URL, "collection": "other"}), qdrantOpts(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "size 5") {
+		t.Errorf("raced to another size: %v", err)
 	}
 }
