@@ -109,11 +109,14 @@ func (a *appBuilder) checkImage() {
 	if have == "" || want == "" || have == want {
 		return
 	}
-	field := "deploy.image"
+	field, pos := "deploy.image", a.pl.Deploy.ImagePos
+	if a.pl.Deploy.Image == "" || !pos.IsValid() {
+		pos = a.pl.Pos
+	}
 	if a.pl.Deploy.Image == "" {
 		field = SetImage
 	}
-	a.diags = a.diags.Append(diag.Warningf(diag.SparkImageVersion, a.pl.Pos, "Image tag disagrees with sparkVersion",
+	a.diags = a.diags.Append(diag.Warningf(diag.SparkImageVersion, pos, "Image tag disagrees with sparkVersion",
 		"Pipeline %q: %s %q is tagged %s, which looks like Spark %s, but the application targets sparkVersion %s, which the operator, the program's Spark SQL and its packages (%s%s, …) follow. Use an image of Spark %s, or set %s to the image's Spark version.",
 		a.pl.Name, field, img, tag, have, ver, pkgKafka, ver, want, SetVersion))
 }
