@@ -108,29 +108,10 @@ func (fn *dedupeFn) ProcessElement(ts beam.EventTime, sp state.Provider, tp time
 	if err := fn.Pending.Add(sp, Rec{Row: append(append(row.Row{}, rec.Row...), int64(ts)), WM: rec.WM}); err != nil {
 		return err
 	}
-	next, ok, err := fn.Next.Read(sp)
-	if err != nil {
-		return err
-	}
-	hold, _, err := fn.Hold.Read(sp)
-	if err != nil {
-		return err
-	}
-	fire := batchEnd(int64(ts))
-	if !ok || fire < next || int64(ts) < hold {
-		if ok {
-			fire, hold = min(fire, next), min(hold, int64(ts))
-		} else {
-			hold = int64(ts)
-		}
-		fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithOutputTimestamp(time.UnixMilli(hold)))
-		if err := fn.Next.Write(sp, fire); err != nil {
-			return err
-		}
-		return fn.Hold.Write(sp, hold)
-	}
-	return nil
+	return fn.timer().wait(sp, tp, int64(ts))
 }
+
+func (fn *dedupeFn) timer() batchTimer { return batchTimer{&fn.Next, &fn.Hold, fn.Timer} }
 
 func (fn *dedupeFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provider, _ string, _ timers.Context, emit func(beam.EventTime, Rec)) error {
 	fire, ok, err := fn.Next.Read(sp)
@@ -182,17 +163,9 @@ func (fn *dedupeFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provider
 		hold = min(hold, r.Row[len(r.Row)-1].(int64))
 	}
 	if len(rest) == 0 {
-		if err := fn.Hold.Clear(sp); err != nil {
-			return err
-		}
-		return fn.Next.Clear(sp)
+		return fn.timer().stop(sp)
 	}
-	next := batchEnd(hold)
-	fn.Timer.Set(tp, time.UnixMilli(next), timers.WithOutputTimestamp(time.UnixMilli(hold)))
-	if err := fn.Next.Write(sp, next); err != nil {
-		return err
-	}
-	return fn.Hold.Write(sp, hold)
+	return fn.timer().set(sp, tp, batchEnd(hold), hold)
 }
 
 // Dedupe applies a Dedupe node.

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -64,10 +63,10 @@ func compileJoin(p *Plan, n *ir.Node) (*joinPlan, error) {
 			j.keys[side] = append(j.keys[side], i)
 		}
 	}
-	// Prism can advance the join's watermark past a row still on its way
-	// from the other input (seen with flattened inputs under load): rows
-	// stay a grace period — the inputs' out-of-orderness bound, at least
-	// a second — past their bound, so such a row still meets them.
+	// Rows stay a grace period — the inputs' out-of-orderness bound, at
+	// least a second — past their bound. It was added against rows seen
+	// to miss their partners under load; those were lost by Prism's
+	// bundle splits (see prismNoSplit), but the margin is kept.
 	j.grace = time.Second.Milliseconds()
 	for _, id := range n.Inputs {
 		j.grace = max(j.grace, p.Pipeline.Node(id).MaxOutOfOrderness.Milliseconds())
@@ -287,43 +286,10 @@ func (fn *intervalJoinFn) ProcessElement(ts beam.EventTime, sp state.Provider, t
 	if err := fn.Pending.Add(sp, rec); err != nil {
 		return err
 	}
-	next, ok, err := fn.Next.Read(sp)
-	if err != nil {
-		return err
-	}
-	hold, _, err := fn.Hold.Read(sp)
-	if err != nil {
-		return err
-	}
-	fire := batchEnd(rec.WM)
-	if !ok || fire < next || rec.WM < hold {
-		prev := hold
-		if ok {
-			fire, hold = min(fire, next), min(hold, rec.WM)
-		} else {
-			hold = rec.WM
-		}
-		hold = min(hold, fire)
-		if ok && prev != hold {
-			fn.Timer.ClearTag(tp, holdTag(prev))
-		}
-		return fn.setTimer(sp, tp, fire, hold)
-	}
-	return nil
+	return fn.timer().wait(sp, tp, rec.WM)
 }
 
-// holdTag names the timer by its output hold. Prism (2.77) miscounts
-// holds when a timer is set again for the same firing time with another
-// hold ("negative watermark hold count"); a timer per hold value never is.
-func holdTag(hold int64) string { return strconv.FormatInt(hold, 36) }
-
-func (fn *intervalJoinFn) setTimer(sp state.Provider, tp timers.Provider, fire, hold int64) error {
-	fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithTag(holdTag(hold)), timers.WithOutputTimestamp(time.UnixMilli(hold)))
-	if err := fn.Next.Write(sp, fire); err != nil {
-		return err
-	}
-	return fn.Hold.Write(sp, hold)
-}
+func (fn *intervalJoinFn) timer() batchTimer { return batchTimer{&fn.Next, &fn.Hold, fn.Timer} }
 
 // expiry is when no partner of a row can arrive any more.
 func (fn *intervalJoinFn) expiry(r Rec) int64 {
@@ -444,13 +410,9 @@ func (fn *intervalJoinFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Pr
 		next, hold = min(next, batchEnd(r.WM)), min(hold, r.WM)
 	}
 	if next == math.MaxInt64 {
-		if err := fn.Hold.Clear(sp); err != nil {
-			return err
-		}
-		return fn.Next.Clear(sp)
+		return fn.timer().stop(sp)
 	}
-	// A timer cannot hold output past its own firing time.
-	return fn.setTimer(sp, tp, next, min(hold, next))
+	return fn.timer().set(sp, tp, next, hold)
 }
 
 func setMatched(r *Rec) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
@@ -92,37 +91,14 @@ func (fn *patternFn) Setup() error {
 	return err
 }
 
-func (fn *patternFn) setTimer(sp state.Provider, tp timers.Provider, fire, hold int64) error {
-	fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithOutputTimestamp(time.UnixMilli(hold)))
-	if err := fn.Next.Write(sp, fire); err != nil {
-		return err
-	}
-	return fn.Hold.Write(sp, hold)
-}
+func (fn *patternFn) timer() batchTimer { return batchTimer{&fn.Next, &fn.Hold, fn.Timer} }
 
 // ProcessElement only buffers; OnTimer matches.
 func (fn *patternFn) ProcessElement(ts beam.EventTime, sp state.Provider, tp timers.Provider, _ string, rec Rec, _ func(beam.EventTime, Rec)) error {
 	if err := fn.Pending.Add(sp, rec); err != nil {
 		return err
 	}
-	next, ok, err := fn.Next.Read(sp)
-	if err != nil {
-		return err
-	}
-	hold, _, err := fn.Hold.Read(sp)
-	if err != nil {
-		return err
-	}
-	fire := batchEnd(int64(ts))
-	if !ok || fire < next || int64(ts) < hold {
-		if ok {
-			fire, hold = min(fire, next), min(hold, int64(ts))
-		} else {
-			hold = int64(ts)
-		}
-		return fn.setTimer(sp, tp, fire, hold)
-	}
-	return nil
+	return fn.timer().wait(sp, tp, int64(ts))
 }
 
 func (fn *patternFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provider, _ string, _ timers.Context, emit func(beam.EventTime, Rec)) error {
@@ -209,12 +185,9 @@ func (fn *patternFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provide
 		nextHold = min(nextHold, d)
 	}
 	if !has {
-		if err := fn.Hold.Clear(sp); err != nil {
-			return err
-		}
-		return fn.Next.Clear(sp)
+		return fn.timer().stop(sp)
 	}
-	return fn.setTimer(sp, tp, next, nextHold)
+	return fn.timer().set(sp, tp, next, nextHold)
 }
 
 // Pattern applies a Pattern (MATCH_RECOGNIZE) node.

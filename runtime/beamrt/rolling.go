@@ -107,39 +107,16 @@ func (fn *rollingFn) ProcessElement(ts beam.EventTime, sp state.Provider, tp tim
 	if err := fn.Pending.Add(sp, rec); err != nil {
 		return err
 	}
-	next, ok, err := fn.Next.Read(sp)
-	if err != nil {
-		return err
-	}
-	hold, _, err := fn.Hold.Read(sp)
-	if err != nil {
-		return err
-	}
-	fire := batchEnd(int64(ts))
-	if !ok || fire < next || int64(ts) < hold {
-		if ok {
-			fire, hold = min(fire, next), min(hold, int64(ts))
-		} else {
-			hold = int64(ts)
-		}
-		return fn.setTimer(sp, tp, fire, hold)
-	}
-	return nil
+	return fn.timer().wait(sp, tp, int64(ts))
 }
+
+func (fn *rollingFn) timer() batchTimer { return batchTimer{&fn.Next, &fn.Hold, fn.Timer} }
 
 // Rows are processed in batches of rollingBatch of event time: one timer
 // firing (and one read of the history) per key and batch, not per row.
 const rollingBatch = int64(time.Second / time.Millisecond)
 
 func batchEnd(ts int64) int64 { return floorDiv(ts, rollingBatch)*rollingBatch + rollingBatch - 1 }
-
-func (fn *rollingFn) setTimer(sp state.Provider, tp timers.Provider, fire, hold int64) error {
-	fn.Timer.Set(tp, time.UnixMilli(fire), timers.WithOutputTimestamp(time.UnixMilli(hold)))
-	if err := fn.Next.Write(sp, fire); err != nil {
-		return err
-	}
-	return fn.Hold.Write(sp, hold)
-}
 
 func sortRecs(rs []Rec) {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].WM < rs[j].WM })
@@ -255,12 +232,9 @@ func (fn *rollingFn) OnTimer(_ beam.Window, sp state.Provider, tp timers.Provide
 		}
 	}
 	if len(rest) == 0 {
-		if err := fn.Hold.Clear(sp); err != nil {
-			return err
-		}
-		return fn.Next.Clear(sp)
+		return fn.timer().stop(sp)
 	}
-	return fn.setTimer(sp, tp, batchEnd(rest[0].WM), rest[0].WM)
+	return fn.timer().set(sp, tp, batchEnd(rest[0].WM), rest[0].WM)
 }
 
 // Rolling applies a Rolling (OVER) node.

@@ -3,10 +3,13 @@ package beamrt
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -33,6 +36,7 @@ func Run(ctx context.Context, pl *ir.Pipeline, opts Options) (err error) {
 			}
 			beam.Init()
 		}
+		disablePrismSplits()
 	})
 	e, err := Encode(pl, opts)
 	if err != nil {
@@ -47,4 +51,29 @@ func Run(ctx context.Context, pl *ir.Pipeline, opts Options) (err error) {
 		return fmt.Errorf("pipeline %q: %v", pl.Name, err)
 	}
 	return CloseSinkFiles()
+}
+
+// prismNoSplit turns off Prism's dynamic splitting of running bundles.
+// Prism (2.77) splits bundles of stateful stages too, and such a split
+// loses state: splitBundle frees every key of the residual although the
+// primary may still be processing that key, so a new bundle of the key
+// runs at once on a state snapshot taken before the primary persists, and
+// whichever bundle persists last overwrites the other's writes (state is
+// persisted per key, whole). It also cuts the bundle's element list, which
+// mixes data and timers, at the SDK's data-channel index, so elements are
+// processed twice and fired timers fire again (the "Unexpected split on a
+// bundle with timers" warning, apache/beam#35771). In the interval join
+// this dropped rows from the pending bag: trades met an older quote than
+// the prevailing one, or none. Our sources self-checkpoint
+// (ResumeProcessingIn) and need no runner-initiated splits.
+const prismNoSplit = "prism_disable_sdf_split"
+
+// disablePrismSplits adds prismNoSplit to the job's experiments (kept
+// with any given on the command line).
+func disablePrismSplits() {
+	exps := jobopts.GetExperiments()
+	if slices.Contains(exps, prismNoSplit) {
+		return
+	}
+	*jobopts.Experiments = strings.Join(append(exps, prismNoSplit), ",")
 }
