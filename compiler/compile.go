@@ -142,7 +142,7 @@ func (c *compiler) envelope(sp *spec.Pipeline) *ir.Pipeline {
 	p.Deploy = ir.Deploy{
 		Parallelism: int(d.Parallelism.Value), MaxParallelism: int(d.MaxParallelism.Value),
 		CPU: d.Resources.CPU.Value, Memory: d.Resources.Memory.Value, Replicas: int(d.Resources.Replicas.Value),
-		Image: d.Image.Value, ImagePos: orRange(d.Image.Range, sp.Range),
+		Image: d.Image.Value, ImagePos: d.Image.Range,
 		Checkpoint: ir.Checkpoint{Interval: c.dur(d.Checkpoint.Interval, "checkpoint interval"), Dir: d.Checkpoint.Dir.Value,
 			SavepointDir: d.Checkpoint.SavepointDir.Value, Mode: d.Checkpoint.Mode.Value,
 			StateBackend: d.Checkpoint.StateBackend.Value, UpgradeMode: d.Checkpoint.UpgradeMode.Value},

@@ -385,7 +385,7 @@ type Deploy struct {
 	Checkpoint     Checkpoint
 	Config         []KV // sorted by key
 	Image          string
-	ImagePos       diag.Range // position of deploy.image (the pipeline's when absent)
+	ImagePos       diag.Range // position of deploy.image (zero when it is not set)
 }
 
 // Checkpoint settings.
