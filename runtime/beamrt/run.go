@@ -36,7 +36,7 @@ func Run(ctx context.Context, pl *ir.Pipeline, opts Options) (err error) {
 			}
 			beam.Init()
 		}
-		disablePrismSplits()
+		DisablePrismSplits()
 	})
 	e, err := Encode(pl, opts)
 	if err != nil {
@@ -60,17 +60,18 @@ func Run(ctx context.Context, pl *ir.Pipeline, opts Options) (err error) {
 // runs at once on a state snapshot taken before the primary persists, and
 // whichever bundle persists last overwrites the other's writes (state is
 // persisted per key, whole). It also cuts the bundle's element list, which
-// mixes data and timers, at the SDK's data-channel index, so elements are
-// processed twice and fired timers fire again (the "Unexpected split on a
+// mixes data and timers, at the SDK's split index: rows were seen processed
+// twice, and fired timers are queued again (the "Unexpected split on a
 // bundle with timers" warning, apache/beam#35771). In the interval join
 // this dropped rows from the pending bag: trades met an older quote than
 // the prevailing one, or none. Our sources self-checkpoint
 // (ResumeProcessingIn) and need no runner-initiated splits.
 const prismNoSplit = "prism_disable_sdf_split"
 
-// disablePrismSplits adds prismNoSplit to the job's experiments (kept
-// with any given on the command line).
-func disablePrismSplits() {
+// DisablePrismSplits adds prismNoSplit to the job's experiments (kept
+// with any given on the command line). Run calls it; a program that runs
+// these operators on Prism itself calls it after flag.Parse.
+func DisablePrismSplits() {
 	exps := jobopts.GetExperiments()
 	if slices.Contains(exps, prismNoSplit) {
 		return

@@ -12,13 +12,13 @@ func TestDisablePrismSplits(t *testing.T) {
 	saved := *jobopts.Experiments
 	t.Cleanup(func() { *jobopts.Experiments = saved })
 	*jobopts.Experiments = "use_runner_v2"
-	disablePrismSplits()
-	disablePrismSplits()
+	DisablePrismSplits()
+	DisablePrismSplits()
 	if got, want := *jobopts.Experiments, "use_runner_v2,"+prismNoSplit; got != want {
 		t.Errorf("experiments %q, want %q", got, want)
 	}
 	*jobopts.Experiments = ""
-	disablePrismSplits()
+	DisablePrismSplits()
 	if got := *jobopts.Experiments; got != prismNoSplit {
 		t.Errorf("experiments %q, want %q", got, prismNoSplit)
 	}
