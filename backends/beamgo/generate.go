@@ -96,7 +96,9 @@ func mainGo(pl *ir.Pipeline, prog *ir.Program, opts *backends.Options) ([]byte, 
 	w("func (f *setFlags) String() string { return strings.Join(*f, \",\") }\n\n")
 	w("func (f *setFlags) Set(v string) error {\n\tif _, _, _, err := beamrt.ParseSet(v); err != nil {\n\t\treturn err\n\t}\n\t*f = append(*f, v)\n\treturn nil\n}\n\n")
 	writeEndpoints(w, pl)
-	w("func main() {\n\tflag.Parse()\n\tbeam.Init()\n")
+	// Prism's dynamic bundle splits lose the state of stateful stages
+	// (apache/beam#35771); beamrt.DisablePrismSplits has the details.
+	w("func main() {\n\tflag.Parse()\n\tif *runner == \"prism\" {\n\t\tbeamrt.DisablePrismSplits()\n\t}\n\tbeam.Init()\n")
 	w("\tenc, err := beamrt.Encode(pipeline(), beamrt.Options{Brokers: *brokers, DSN: *dsn, Bounded: *bounded, StartOffset: *startOffset, OutDir: *out, Set: set})\n")
 	w("\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n")
 	w("\tp, s := beam.NewPipelineWithRoot()\n")
