@@ -171,7 +171,9 @@ func (fn *listFilesFn) ProcessElement(ctx context.Context, _ []byte, emit func(F
 			if err != nil {
 				return err
 			}
-			if p != root && hiddenName(d.Name()) {
+			// A partition directory of a column named "_x" is data, as
+			// Spark's file index keeps "_…=…" directories.
+			if p != root && hiddenName(d.Name()) && !(d.IsDir() && strings.HasPrefix(d.Name(), "_") && strings.Contains(d.Name(), "=")) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -269,7 +271,13 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, f FileRef, emit, dead 
 	}
 	at := time.UnixMilli(f.ModUnix).UTC()
 	src := recordSource{where: where, at: at}
-	var err error
+	root := partitionRoot(fn.conn.Kind, fn.conn.String("path", ""))
+	parts, err := partitionSegments(root, partitionKey(fn.conn.Kind, root, f.Name))
+	if err != nil {
+		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
+		return fn.rt.err()
+	}
+	src.parts = parts
 	switch fileFormatOf(fn.conn, f.Name) {
 	case "jsonl":
 		err = fn.readJSONL(ctx, data, src, emit, dead)
@@ -289,6 +297,20 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, f FileRef, emit, dead 
 // readJSONL decodes one object per line (a document that starts with '['
 // is one JSON array of objects).
 func (fn *readFileFn) readJSONL(ctx context.Context, data fileData, src recordSource, emit, dead func(beam.EventTime, Rec)) error {
+	// A line has no schema: every partition column may be absent.
+	fill, err := newPartitionFill(fn.rt.schema, src.parts, func(int) bool { return true })
+	if err != nil {
+		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
+		return nil
+	}
+	dec := fn.rt.dec
+	if fill != nil {
+		dec = format.NewJSONDecoder(fill.relax(fn.rt.schema))
+	}
+	decode := func(b []byte) (row.Row, error) {
+		r, err := dec.Decode(b)
+		return fill.apply(fn.rt.schema, r, err, nil)
+	}
 	br := bufio.NewReaderSize(data, 1<<20)
 	if b, err := br.Peek(1); err == nil {
 		for len(b) == 1 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
@@ -308,7 +330,7 @@ func (fn *readFileFn) readJSONL(ctx context.Context, data fileData, src recordSo
 				return nil
 			}
 			for i, e := range elems {
-				r, err := fn.rt.dec.Decode(e)
+				r, err := decode(e)
 				fn.rt.route(ctx, r, err, e, src, int64(i), emit, dead)
 				if fn.rt.failed() {
 					return nil
@@ -321,7 +343,7 @@ func (fn *readFileFn) readJSONL(ctx context.Context, data fileData, src recordSo
 		b, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(b)) > 0 {
 			b = bytes.TrimRight(b, "\r\n")
-			r, derr := fn.rt.dec.Decode(b)
+			r, derr := decode(b)
 			fn.rt.route(ctx, r, derr, b, src, line, emit, dead)
 			if fn.rt.failed() {
 				return nil
@@ -351,13 +373,28 @@ func (fn *readFileFn) readAvro(ctx context.Context, data fileData, src recordSou
 		return nil
 	}
 	schema := fn.rt.schema
+	// Eager: a partition value that does not parse fails the file even when
+	// its records carry the column.
+	fill, err := newPartitionFill(schema, src.parts, func(int) bool { return true })
+	if err != nil {
+		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
+		return nil
+	}
+	decSchema := schema
+	if fill != nil {
+		decSchema = fill.relax(schema)
+	}
 	for i := int64(0); dec.HasNext(); i++ {
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil {
 			fn.rt.route(ctx, nil, fmt.Errorf("malformed Avro record: %v", err), nil, src, i, emit, dead)
 			return nil // the rest of the block cannot be located
 		}
-		r, err := format.AvroRecord(schema, m)
+		r, err := format.AvroRecord(decSchema, m)
+		r, err = fill.apply(schema, r, err, func(j int) bool {
+			_, ok := m[format.AvroFieldName(j, schema.Fields[j].Name)]
+			return ok
+		})
 		fn.rt.route(ctx, r, err, nil, src, i, emit, dead)
 		if fn.rt.failed() {
 			return nil
@@ -371,8 +408,9 @@ func (fn *readFileFn) readAvro(ctx context.Context, data fileData, src recordSou
 
 // recordSource says where records come from, for dead letters.
 type recordSource struct {
-	where string    // file, object URL, or request URL
-	at    time.Time // received_at, and the event time without an event-time field
+	where string               // file, object URL, or request URL
+	at    time.Time            // received_at, and the event time without an event-time field
+	parts map[string]partValue // Hive-style partition directories of a file
 }
 
 // rowRouter applies a non-Kafka source's event time, projection and error

@@ -44,15 +44,25 @@ func (fn *readFileFn) readParquet(ctx context.Context, data fileData, size int64
 	byColumn := map[int]leafCol{}
 	var nested []int // declared fields read through reconstruction
 	present := make([]bool, len(schema.Fields))
+	nodes := make([]parquet.Node, len(schema.Fields))
 	for i, f := range schema.Fields {
-		var node parquet.Node
 		for _, g := range fs.Fields() {
 			if g.Name() == f.Name {
-				node = g
+				nodes[i] = g
 			}
 		}
+	}
+	// Columns the file lacks come from its partition directories; a column
+	// in both is read from the file (see source_partition.go).
+	fill, err := newPartitionFill(schema, src.parts, func(i int) bool { return nodes[i] == nil })
+	if err != nil {
+		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
+		return nil
+	}
+	for i, f := range schema.Fields {
+		node := nodes[i]
 		if node == nil {
-			if !f.Nullable {
+			if !f.Nullable && !fill.has(i) {
 				fn.rt.route(ctx, nil, fmt.Errorf("parquet file has no column %q", f.Name), nil, src, -1, emit, dead)
 				return nil
 			}
@@ -109,6 +119,11 @@ func (fn *readFileFn) readParquet(ctx context.Context, data fileData, size int64
 						}
 						out[i] = x
 					}
+				}
+			}
+			if cerr == nil && fill != nil {
+				for k, i := range fill.idx {
+					out[i] = fill.value(k)
 				}
 			}
 			if cerr == nil {
