@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
 	"rtsap.dev/rtsapc/compiler/ir"
@@ -271,8 +272,7 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, f FileRef, emit, dead 
 	}
 	at := time.UnixMilli(f.ModUnix).UTC()
 	src := recordSource{where: where, at: at}
-	root := partitionRoot(fn.conn.Kind, fn.conn.String("path", ""))
-	parts, err := partitionSegments(root, partitionKey(fn.conn.Kind, root, f.Name))
+	parts, err := partitionSegments(partitionRel(fn.conn.Kind, fn.conn.String("path", ""), f.Name))
 	if err != nil {
 		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
 		return fn.rt.err()
@@ -373,9 +373,14 @@ func (fn *readFileFn) readAvro(ctx context.Context, data fileData, src recordSou
 		return nil
 	}
 	schema := fn.rt.schema
-	// Eager: a partition value that does not parse fails the file even when
-	// its records carry the column.
-	fill, err := newPartitionFill(schema, src.parts, func(int) bool { return true })
+	// The file's own schema says which columns it has.
+	inFile := map[string]bool{}
+	if rs, ok := dec.Schema().(*avro.RecordSchema); ok {
+		for _, f := range rs.Fields() {
+			inFile[f.Name()] = true
+		}
+	}
+	fill, err := newPartitionFill(schema, src.parts, func(i int) bool { return !inFile[format.AvroFieldName(i, schema.Fields[i].Name)] })
 	if err != nil {
 		fn.rt.route(ctx, nil, err, nil, src, -1, emit, dead)
 		return nil
@@ -391,10 +396,7 @@ func (fn *readFileFn) readAvro(ctx context.Context, data fileData, src recordSou
 			return nil // the rest of the block cannot be located
 		}
 		r, err := format.AvroRecord(decSchema, m)
-		r, err = fill.apply(schema, r, err, func(j int) bool {
-			_, ok := m[format.AvroFieldName(j, schema.Fields[j].Name)]
-			return ok
-		})
+		r, err = fill.apply(schema, r, err, func(int) bool { return false })
 		fn.rt.route(ctx, r, err, nil, src, i, emit, dead)
 		if fn.rt.failed() {
 			return nil

@@ -25,17 +25,14 @@ import (
 // else and says more about its rows than the directory does. In Parquet
 // and Avro files "in the file" is the file's schema; a JSON line has none,
 // so there a field the line leaves out or sets to null takes the path's
-// value.
+// value. A partition value that does not parse fails its file only where
+// the file lacks the column (in a JSON file: always).
 
-// partitionSegments returns the partition values in key's directories
-// below root ("" for the default partition, ok=false when the value is
+// partitionSegments returns the partition values in the directories of
+// rel, a file's slash-separated key below the source path ("" for the default partition, ok=false when the value is
 // null), by unescaped column name. Segments without '=' are plain
 // directories. A column named twice with different values is an error.
-func partitionSegments(root, key string) (map[string]partValue, error) {
-	rel, ok := strings.CutPrefix(key, root)
-	if !ok {
-		return nil, nil
-	}
+func partitionSegments(rel string) (map[string]partValue, error) {
 	dirs := strings.Split(strings.Trim(rel, "/"), "/")
 	dirs = dirs[:len(dirs)-1] // the file's own name
 	var out map[string]partValue
@@ -73,26 +70,19 @@ func (v partValue) String() string {
 	return v.text
 }
 
-// partitionRoot is the directory a source's object keys are taken below:
-// a local directory as named, the path of a single file (which has no
-// directories below it), or an S3 prefix up to its last '/' (a prefix
-// "out/sym" lists "out/symbol=A/…", whose partition segment is whole only
-// from "out/").
-func partitionRoot(kind, p string) string {
+// partitionRel is the slash-separated key of a listed file below the
+// source path p: below a local directory as named (a single file has no
+// directories below it), or below an S3 prefix up to its last '/' (a
+// prefix "out/sym" lists "out/symbol=A/…", whose partition segment is
+// whole only from "out/").
+func partitionRel(kind, p, name string) string {
 	if kind == "s3" {
 		p = strings.TrimLeft(p, "/")
-		return p[:strings.LastIndexByte(p, '/')+1]
+		rel, _ := strings.CutPrefix(name, p[:strings.LastIndexByte(p, '/')+1])
+		return rel
 	}
-	return p
-}
-
-// partitionKey is the slash-separated key of a listed file below root.
-func partitionKey(kind, root, name string) string {
-	if kind == "s3" {
-		return name
-	}
-	rel, err := filepath.Rel(root, name)
-	if err != nil || rel == "." {
+	rel, err := filepath.Rel(p, name)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return ""
 	}
 	return filepath.ToSlash(rel)
