@@ -128,22 +128,41 @@ func (h *intHeap) Pop() any {
 func pushFilters(u *Unit) {
 	g := newGraph(u.P)
 	changed := false
+	// Each filter moved up leaves the maps it passed next to each other,
+	// so the next filter may climb through many: a climb renames only the
+	// condition's references (every map passed is pass-through for them)
+	// and rebuilds the condition once at the end, keeping the pass linear
+	// in the size of the condition per map passed.
+	byMap := map[*ir.Map]map[string]*ir.Expr{}
+	colsOf := func(m *ir.Map) map[string]*ir.Expr {
+		if c, ok := byMap[m]; ok {
+			return c
+		}
+		c := make(map[string]*ir.Expr, len(m.Columns))
+		for _, col := range m.Columns {
+			c[col.Name] = col.Expr // the last of equal names, as the map's output has it
+		}
+		byMap[m] = c
+		return c
+	}
 	for _, f := range u.P.Nodes {
 		fo, ok := f.Op.(*ir.Filter)
 		if !ok {
 			continue
 		}
+		refs := fo.Where.Refs()
+		cur := append([]*ir.Expr(nil), refs...)
+		moved := false
 		for {
 			m := g.byID[f.Inputs[0]]
 			mo, ok := m.Op.(*ir.Map)
-			if !ok || g.sole(m) != f || !passThroughOnly(fo.Where, mo) {
+			if !ok || g.sole(m) != f || !passThroughRefs(cur, colsOf(mo)) {
 				break
 			}
-			byName := map[string]*ir.Expr{}
-			for _, c := range mo.Columns {
-				byName[c.Name] = c.Expr
+			cols := colsOf(mo)
+			for i, r := range cur {
+				cur[i] = substitute(r, cols)
 			}
-			fo.Where = retext(substitute(fo.Where, byName))
 			in := g.byID[m.Inputs[0]]
 			// in → m → f → consumers  becomes  in → f → m → consumers.
 			for _, c := range g.cons[f.ID] {
@@ -163,7 +182,14 @@ func pushFilters(u *Unit) {
 			f.Inputs = []ir.NodeID{in.ID}
 			m.Inputs = []ir.NodeID{f.ID}
 			f.Out, f.EventTime = in.Out, in.EventTime
-			changed = true
+			moved, changed = true, true
+		}
+		if moved {
+			to := make(map[*ir.Expr]*ir.Expr, len(refs))
+			for i, r := range refs {
+				to[r] = cur[i]
+			}
+			fo.Where = retext(replaceRefs(fo.Where, to))
 		}
 	}
 	if changed {
@@ -171,20 +197,36 @@ func pushFilters(u *Unit) {
 	}
 }
 
-// passThroughOnly reports whether every reference of e reads a column of
-// m that is a plain reference to m's input.
-func passThroughOnly(e *ir.Expr, m *ir.Map) bool {
-	ok := true
-	for _, r := range e.Refs() {
-		found := false
-		for _, c := range m.Columns {
-			if c.Name == r.Field() {
-				found = c.Expr.Kind == ir.Ref && c.Expr.Input == 0 && c.Expr.Var == ""
-			}
+// passThroughRefs reports whether every reference in refs reads a column
+// of cols that is a plain reference to the map's input.
+func passThroughRefs(refs []*ir.Expr, cols map[string]*ir.Expr) bool {
+	for _, r := range refs {
+		c, ok := cols[r.Field()]
+		if !ok || c.Kind != ir.Ref || c.Input != 0 || c.Var != "" {
+			return false
 		}
-		ok = ok && found
 	}
-	return ok
+	return true
+}
+
+// replaceRefs copies e with the Ref nodes that are keys of to replaced by
+// their values.
+func replaceRefs(e *ir.Expr, to map[*ir.Expr]*ir.Expr) *ir.Expr {
+	if e == nil {
+		return nil
+	}
+	if r, ok := to[e]; ok {
+		return r
+	}
+	if e.Kind == ir.Ref {
+		return e
+	}
+	c := *e
+	c.Args = make([]*ir.Expr, len(e.Args))
+	for i, a := range e.Args {
+		c.Args[i] = replaceRefs(a, to)
+	}
+	return &c
 }
 
 // fuseFilters merges filter→filter into one filter (a && b). Exact: a
