@@ -129,10 +129,10 @@ func pushFilters(u *Unit) {
 	g := newGraph(u.P)
 	changed := false
 	// Each filter moved up leaves the maps it passed next to each other,
-	// so the next filter may climb through many: a climb renames only the
-	// condition's references (every map passed is pass-through for them)
-	// and rebuilds the condition once at the end, keeping the pass linear
-	// in the size of the condition per map passed.
+	// so the next filter may climb through many (moves are quadratic in a
+	// chain). Each move therefore renames only the condition's references
+	// (every map passed is pass-through for them); the condition is
+	// rebuilt and unparsed once, at the end of the climb.
 	byMap := map[*ir.Map]map[string]*ir.Expr{}
 	colsOf := func(m *ir.Map) map[string]*ir.Expr {
 		if c, ok := byMap[m]; ok {
