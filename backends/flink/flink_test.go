@@ -258,14 +258,7 @@ func TestExamplesGolden(t *testing.T) {
 
 // Every custom resource validates against the operator's CRD.
 func TestManifestsValidateAgainstCRDs(t *testing.T) {
-	dir, ok := crd.FindSchemas()
-	if !ok {
-		t.Skip("SKIPPING: ../shared/schemas not found; CRD validation is NOT tested")
-	}
-	set, err := crd.Cached(filepath.Join(dir, "flink"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := crdSet(t)
 	for _, opts := range []*backends.Options{testOpts, {Settings: map[string]string{SetSession: "s", SetRunnerJar: "https://x/r.jar"}}} {
 		pl := features()
 		if opts != testOpts {
@@ -275,19 +268,40 @@ func TestManifestsValidateAgainstCRDs(t *testing.T) {
 		if ds.HasErrors() {
 			t.Fatal(ds)
 		}
-		n := 0
-		for _, f := range out.Files {
-			if f.Kind == artifact.Manifest && f.Object.APIVersion == "flink.apache.org/v1beta1" {
-				n++
-				if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
-					t.Errorf("%s: %v", f.Path, errs)
-				}
-			}
-		}
-		if n != 1 {
+		if n := len(customResources(t, set, out)); n != 1 {
 			t.Errorf("%d custom resources", n)
 		}
 	}
+}
+
+// crdSet loads the Flink operator's CRDs, skipping loudly without them.
+func crdSet(t *testing.T) *crd.Set {
+	t.Helper()
+	dir, ok := crd.FindSchemas()
+	if !ok {
+		t.Skip("SKIPPING: ../shared/schemas not found; CRD validation is NOT tested")
+	}
+	set, err := crd.Cached(filepath.Join(dir, "flink"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// customResources validates every Flink operator resource of out against
+// set and returns them.
+func customResources(t *testing.T, set *crd.Set, out *artifact.Set) []*artifact.File {
+	t.Helper()
+	var crs []*artifact.File
+	for _, f := range out.Files {
+		if f.Kind == artifact.Manifest && f.Object.APIVersion == "flink.apache.org/v1beta1" {
+			crs = append(crs, f)
+			if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
+				t.Errorf("%s: %v", f.Path, errs)
+			}
+		}
+	}
+	return crs
 }
 
 // An invalid resource is reported as InvalidArtifact by Generate.

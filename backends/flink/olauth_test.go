@@ -10,9 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"rtsap.dev/rtsapc/backends"
-	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/openlineage"
-	"rtsap.dev/rtsapc/internal/crd"
 	"rtsap.dev/rtsapc/lang/diag"
 )
 
@@ -175,32 +173,19 @@ func TestListenerAPIKeySettings(t *testing.T) {
 
 // The FlinkDeployment with the API key still validates against the CRD.
 func TestListenerAPIKeyValidatesAgainstCRD(t *testing.T) {
-	dir, ok := crd.FindSchemas()
-	if !ok {
-		t.Skip("SKIPPING: ../shared/schemas not found; CRD validation is NOT tested")
-	}
-	set, err := crd.Cached(filepath.Join(dir, "flink"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := crdSet(t)
 	out, ds := generateAll(t, program(features()), apiKeyOpts())
 	if ds.HasErrors() {
 		t.Fatal(ds)
 	}
-	n := 0
-	for _, f := range out.Files {
-		if f.Kind == artifact.Manifest && f.Object.APIVersion == "flink.apache.org/v1beta1" {
-			n++
-			if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
-				t.Errorf("%s: %v", f.Path, errs)
-			}
-			if !strings.Contains(string(f.Data), "medium: Memory") {
-				t.Errorf("%s: no memory emptyDir", f.Path)
-			}
+	crs := customResources(t, set, out)
+	for _, f := range crs {
+		if !strings.Contains(string(f.Data), "medium: Memory") {
+			t.Errorf("%s: no memory emptyDir", f.Path)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d custom resources", n)
+	if len(crs) != 1 {
+		t.Errorf("%d custom resources", len(crs))
 	}
 }
 

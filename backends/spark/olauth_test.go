@@ -2,16 +2,13 @@ package spark
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"rtsap.dev/rtsapc/backends"
-	"rtsap.dev/rtsapc/backends/artifact"
 	"rtsap.dev/rtsapc/backends/k8s"
 	"rtsap.dev/rtsapc/backends/openlineage"
-	"rtsap.dev/rtsapc/internal/crd"
 	"rtsap.dev/rtsapc/lang/diag"
 )
 
@@ -192,28 +189,12 @@ func TestListenerAPIKeySettings(t *testing.T) {
 
 // The SparkApplication with the API key still validates against the CRD.
 func TestListenerAPIKeyValidatesAgainstCRD(t *testing.T) {
-	dir, ok := crd.FindSchemas()
-	if !ok {
-		t.Skip("SKIPPING: ../shared/schemas not found; CRD validation is NOT tested")
-	}
-	set, err := crd.Cached(filepath.Join(dir, "spark"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := crdSet(t)
 	out, ds := generateAll(t, progOf(streaming()), apiKeyOpts())
 	if ds.HasErrors() {
 		t.Fatal(ds)
 	}
-	n := 0
-	for _, f := range out.Files {
-		if f.Kind == artifact.Manifest && f.Object.APIVersion == "sparkoperator.k8s.io/v1beta2" {
-			n++
-			if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
-				t.Errorf("%s: %v", f.Path, errs)
-			}
-		}
-	}
-	if n != 1 {
+	if n := len(customResources(t, set, out)); n != 1 {
 		t.Errorf("%d custom resources", n)
 	}
 }

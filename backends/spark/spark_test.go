@@ -230,7 +230,9 @@ func TestExamplesGolden(t *testing.T) {
 	})
 }
 
-func TestManifestsValidateAgainstCRDs(t *testing.T) {
+// crdSet loads the Spark operator's CRDs, skipping loudly without them.
+func crdSet(t *testing.T) *crd.Set {
+	t.Helper()
 	dir, ok := crd.FindSchemas()
 	if !ok {
 		t.Skip("SKIPPING: ../shared/schemas not found; CRD validation is NOT tested")
@@ -239,6 +241,27 @@ func TestManifestsValidateAgainstCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return set
+}
+
+// customResources validates every SparkOperator resource of out against
+// set and returns them.
+func customResources(t *testing.T, set *crd.Set, out *artifact.Set) []*artifact.File {
+	t.Helper()
+	var crs []*artifact.File
+	for _, f := range out.Files {
+		if f.Kind == artifact.Manifest && f.Object.APIVersion == "sparkoperator.k8s.io/v1beta2" {
+			crs = append(crs, f)
+			if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
+				t.Errorf("%s: %v", f.Path, errs)
+			}
+		}
+	}
+	return crs
+}
+
+func TestManifestsValidateAgainstCRDs(t *testing.T) {
+	set := crdSet(t)
 	cases := []struct {
 		pl   *ir.Pipeline
 		opts *backends.Options
@@ -253,20 +276,14 @@ func TestManifestsValidateAgainstCRDs(t *testing.T) {
 		if ds.HasErrors() {
 			t.Fatal(ds)
 		}
-		n := 0
-		for _, f := range out.Files {
-			if f.Kind == artifact.Manifest && f.Object.APIVersion == "sparkoperator.k8s.io/v1beta2" {
-				n++
-				if f.Object.Kind != c.kind {
-					t.Errorf("%s: kind %s, want %s", f.Path, f.Object.Kind, c.kind)
-				}
-				if errs := set.ValidateYAML(f.Data); len(errs) > 0 {
-					t.Errorf("%s: %v", f.Path, errs)
-				}
+		crs := customResources(t, set, out)
+		for _, f := range crs {
+			if f.Object.Kind != c.kind {
+				t.Errorf("%s: kind %s, want %s", f.Path, f.Object.Kind, c.kind)
 			}
 		}
-		if n != 1 {
-			t.Errorf("%d custom resources", n)
+		if len(crs) != 1 {
+			t.Errorf("%d custom resources", len(crs))
 		}
 	}
 }
